@@ -1,0 +1,1 @@
+"""pytest fixtures for testing code that uses earthscope-sdk-async."""

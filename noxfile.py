@@ -1,0 +1,31 @@
+"""Developer tasks: ``nox -s tests lint typecheck``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKAGE = "earthscope_sdk_async"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (every async test on asyncio and trio)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", PACKAGE, "tests", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[test]", "mypy>=1.11")
+    session.run("mypy", "--strict", PACKAGE)
