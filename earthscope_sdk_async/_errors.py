@@ -16,7 +16,7 @@ configuration errors are also :class:`ValueError`. The tree::
     │   ├── AccessDeniedError                the user denied the device login (C14)
     │   ├── DeviceCodeExpiredError           the device code expired (C14, C15)
     │   └── InvalidClientError               bad client id/secret or grant not allowed (C32)
-    └── ApiError                             an EarthScope API call failed (status, detail, request id)
+    └── ApiError                             an API call failed (status, detail, request id)
 
 Messages never contain secrets (C54): tokens, client secrets and device codes are never
 part of an error's message, ``repr`` or attributes.
@@ -110,7 +110,8 @@ class OAuthError(EarthScopeError):
 
 class InvalidResponseError(OAuthError):
     """The server's response could not be understood (HTML, empty, truncated JSON,
-    missing or ill-typed fields). ``status_code`` says what the server sent."""
+    missing or ill-typed fields). ``status_code`` says what the server sent.
+    """
 
 
 class OAuthServerError(OAuthError):
@@ -134,7 +135,8 @@ class RateLimitError(OAuthError):
 
 class LoginRequiredError(OAuthError):
     """There are no usable tokens: log in again (no tokens stored, or the refresh token
-    was rejected with ``invalid_grant``, C38)."""
+    was rejected with ``invalid_grant``, C38).
+    """
 
 
 class AccessDeniedError(OAuthError):

@@ -131,14 +131,22 @@ class Settings:
                 "client_auth_method must be 'client_secret_post' or 'client_secret_basic', "
                 f"got {self.client_auth_method!r}"
             )
-        hosts = self.allowed_hosts
-        if isinstance(hosts, str):
+        hosts: object = self.allowed_hosts
+        if isinstance(hosts, str):  # "a.org, *.a.org" as in ES_OAUTH2__ALLOWED_HOSTS
             hosts = tuple(h.strip() for h in hosts.split(",") if h.strip())
-        if not all(isinstance(h, str) and h for h in hosts):
+        if not isinstance(hosts, (tuple, list)) or not all(isinstance(h, str) and h for h in hosts):
             raise ConfigError(f"allowed_hosts must be host names, got {self.allowed_hosts!r}")
         set_(self, "allowed_hosts", tuple(h.lower() for h in hosts))
-        set_(self, "refresh_leeway", _check_seconds("refresh_leeway", self.refresh_leeway, positive=False))
-        set_(self, "timeout_connect", _check_seconds("timeout_connect", self.timeout_connect, positive=True))
+        set_(
+            self,
+            "refresh_leeway",
+            _check_seconds("refresh_leeway", self.refresh_leeway, positive=False),
+        )
+        set_(
+            self,
+            "timeout_connect",
+            _check_seconds("timeout_connect", self.timeout_connect, positive=True),
+        )
         set_(self, "timeout_read", _check_seconds("timeout_read", self.timeout_read, positive=True))
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)

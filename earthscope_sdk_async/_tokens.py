@@ -98,9 +98,10 @@ class Tokens:
         object.__setattr__(self, "expires_at", _aware_utc(self.expires_at))
 
     def __repr__(self) -> str:
+        refresh = f"<{fingerprint(self.refresh_token)}>" if self.refresh_token else None
         return (
             f"Tokens(access_token=<{fingerprint(self.access_token)}>, "
-            f"refresh_token={'<' + fingerprint(self.refresh_token) + '>' if self.refresh_token else None}, "
+            f"refresh_token={refresh}, "
             f"id_token={'<set>' if self.id_token else None}, scope={self.scope!r}, "
             f"expires_at={self.expires_at.isoformat() if self.expires_at else None})"
         )
@@ -146,7 +147,8 @@ class Tokens:
 
     def is_expired(self, leeway: float = 0.0, *, now: datetime | None = None) -> bool:
         """True when the token expires within ``leeway`` seconds (C60). Unknown expiry is
-        never expired: such a token is used until the API answers 401."""
+        never expired: such a token is used until the API answers 401.
+        """
         ttl = self.ttl(now=now)
         return ttl is not None and ttl.total_seconds() <= leeway
 
@@ -158,7 +160,8 @@ class Tokens:
 
     def rotated_from(self, previous: Tokens | None) -> Tokens:
         """These tokens, keeping ``previous``'s refresh (and id) token where this response
-        omitted them (C23: a refresh response without ``refresh_token`` keeps the old one)."""
+        omitted them (C23: a refresh response without ``refresh_token`` keeps the old one).
+        """
         if previous is None:
             return self
         changes: dict[str, Any] = {}

@@ -1,0 +1,128 @@
+"""Settings: defaults, validation (C58), immutability, no secrets in repr."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from earthscope_sdk_async import ConfigError, Settings
+from earthscope_sdk_async._settings import is_loopback_host
+
+
+def test_defaults_talk_to_production_earthscope() -> None:
+    s = Settings()
+    assert s.domain == "https://login.earthscope.org/"
+    assert s.audience == "https://api.earthscope.org"
+    assert s.client_id == "b9DtAFBd6QvMg761vI3YhYquNZbJX5G0"
+    assert s.scope == "openid profile email offline_access"
+    assert s.api_url == "https://api.earthscope.org/"
+    assert s.refresh_leeway == 60
+    assert s.token_url == "https://login.earthscope.org/oauth/token"
+    assert s.device_code_url == "https://login.earthscope.org/oauth/device/code"
+    assert s.revoke_url == "https://login.earthscope.org/oauth/revoke"
+    assert s.userinfo_url == "https://login.earthscope.org/userinfo"
+    assert not s.is_machine
+
+
+def test_keyword_only_and_frozen() -> None:
+    with pytest.raises(TypeError):
+        Settings("https://login.earthscope.org/")  # type: ignore[misc]
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.domain = "https://x/"  # type: ignore[misc]
+
+
+def test_trailing_slash_added_and_paths_joined() -> None:
+    s = Settings(
+        domain="https://tenant.example.com",
+        api_url="https://api.example.com/v1",
+        token_path="/custom/token",
+    )
+    assert s.domain == "https://tenant.example.com/"
+    assert s.api_url == "https://api.example.com/v1/"
+    assert s.token_url == "https://tenant.example.com/custom/token"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/", "http://localhost:1/", "http://[::1]:9/", "http://127.5.6.7/"]
+)
+def test_c58_http_allowed_for_loopback(url: str) -> None:
+    assert Settings(domain=url, api_url=url).domain.startswith("http://")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://login.earthscope.org/",
+        "http://10.0.0.1/",
+        "ftp://x/",
+        "login.earthscope.org",
+        "",
+        "https://x/?a=1",
+    ],
+)
+def test_c58_bad_urls_rejected_with_config_error(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings(domain=url)
+    assert "domain" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("refresh_leeway", -1),
+        ("refresh_leeway", "60"),
+        ("timeout_read", 0),
+        ("timeout_connect", float("nan")),
+        ("client_id", ""),
+        ("client_auth_method", "private_key_jwt"),
+        ("client_secret", ""),
+        ("token_path", "https://evil/"),
+    ],
+)
+def test_invalid_values_name_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field):
+        Settings(**{field: value})
+
+
+def test_secret_never_in_repr() -> None:
+    s = Settings(client_secret="SENTINEL-SECRET", refresh_token="SENTINEL-RT")
+    assert "SENTINEL" not in repr(s)
+    assert "SENTINEL" not in str(s)
+    assert s.is_machine
+
+
+def test_allowed_hosts_accepts_comma_string_and_lowercases() -> None:
+    s = Settings(allowed_hosts="Example.org, *.Example.org")  # type: ignore[arg-type]
+    assert s.allowed_hosts == ("example.org", "*.example.org")
+
+
+def test_replace_validates_and_rejects_unknown() -> None:
+    s = Settings().replace(refresh_leeway=5)
+    assert s.refresh_leeway == 5.0
+    with pytest.raises(ConfigError):
+        Settings().replace(nope=1)
+    with pytest.raises(ConfigError):
+        Settings().replace(domain="http://example.com/")
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("127.1.2.3", True),
+        ("10.0.0.1", False),
+        ("earthscope.org", False),
+        ("", False),
+        (None, False),
+        ("localhost.evil.com", False),
+    ],
+)
+def test_is_loopback_host(host: str | None, expected: bool) -> None:
+    assert is_loopback_host(host) is expected
