@@ -5,6 +5,7 @@ The public API is what this module exports; everything in ``_modules`` is privat
 
 from __future__ import annotations
 
+from ._auth import EarthScopeAuth as EarthScopeAuth
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._errors import AccessDeniedError as AccessDeniedError
@@ -21,7 +22,20 @@ from ._errors import OAuthServerError as OAuthServerError
 from ._errors import RateLimitError as RateLimitError
 from ._errors import TokenStoreError as TokenStoreError
 from ._errors import TransportError as TransportError
+from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
+from ._flows import DeviceCode as DeviceCode
+from ._flows import DeviceCodeFlow as DeviceCodeFlow
+from ._flows import Prompt as Prompt
+from ._flows import refresh_tokens as refresh_tokens
+from ._flows import revoke_token as revoke_token
+from ._manager import TokenManager as TokenManager
 from ._settings import Settings as Settings
+from ._stores import EnvTokenStore as EnvTokenStore
+from ._stores import FileTokenStore as FileTokenStore
+from ._stores import KeyringTokenStore as KeyringTokenStore
+from ._stores import MemoryTokenStore as MemoryTokenStore
+from ._stores import OnSave as OnSave
+from ._stores import TokenStore as TokenStore
 from ._tokens import Tokens as Tokens
 from ._version import __version__ as __version__
 
@@ -29,20 +43,34 @@ __all__ = [
     "AccessDeniedError",
     "ApiError",
     "ClientClosedError",
+    "ClientCredentialsFlow",
     "Clock",
     "ConfigError",
+    "DeviceCode",
     "DeviceCodeExpiredError",
+    "DeviceCodeFlow",
+    "EarthScopeAuth",
     "EarthScopeError",
+    "EnvTokenStore",
+    "FileTokenStore",
     "InvalidClientError",
     "InvalidResponseError",
+    "KeyringTokenStore",
     "LoginRequiredError",
+    "MemoryTokenStore",
     "OAuthError",
     "OAuthServerError",
+    "OnSave",
+    "Prompt",
     "RateLimitError",
     "Settings",
     "SystemClock",
+    "TokenManager",
+    "TokenStore",
     "TokenStoreError",
     "Tokens",
     "TransportError",
     "__version__",
+    "refresh_tokens",
+    "revoke_token",
 ]

@@ -1,0 +1,123 @@
+"""EarthScopeAuth: an ``httpx.Auth`` that puts a fresh bearer token on EarthScope requests.
+
+The token goes only to allowed hosts, over https or loopback (C46, C58, C59); httpx itself
+drops the ``Authorization`` header on redirects to another origin. A 401 whose challenge says
+``invalid_token`` (or carries no error) triggers one single-flight refresh and one retry, and
+only when the request body can be replayed (C48, C49).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._manager import TokenManager
+from ._portal import PortalThread
+from ._settings import is_loopback_host
+from ._www_authenticate import bearer_error
+
+__all__ = ["EarthScopeAuth"]
+
+
+class EarthScopeAuth(httpx.Auth):
+    """Bearer authentication for EarthScope, backed by a :class:`TokenManager`.
+
+    ``allowed_hosts`` defaults to ``settings.allowed_hosts`` plus the host of
+    ``settings.api_url``; ``*.`` wildcards match subdomains. Works with ``httpx.AsyncClient``
+    and, through one background event loop thread, with ``httpx.Client``.
+    """
+
+    def __init__(
+        self, manager: TokenManager, *, allowed_hosts: Iterable[str] | None = None
+    ) -> None:
+        self.manager = manager
+        settings = manager.settings
+        hosts = list(settings.allowed_hosts if allowed_hosts is None else allowed_hosts)
+        api_host = urlsplit(settings.api_url).hostname
+        if api_host:
+            hosts.append(api_host)
+        self.allowed_hosts: tuple[str, ...] = tuple(h.lower() for h in hosts)
+        self._portal: PortalThread | None = None
+        self._portal_guard = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EarthScopeAuth(allowed_hosts={self.allowed_hosts!r})"
+
+    def applies_to(self, url: httpx.URL) -> bool:
+        """True when ``url`` may receive the bearer token (allowed host, https or loopback)."""
+        host = url.host.lower()
+        if url.scheme != "https" and not (url.scheme == "http" and is_loopback_host(host)):
+            return False
+        return any(
+            host == pattern or (pattern.startswith("*.") and fnmatch.fnmatchcase(host, pattern))
+            for pattern in self.allowed_hosts
+        )
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Add the bearer token; on a stale-token 401 refresh once and retry once."""
+        if not self.applies_to(request.url):
+            yield request
+            return
+        token = await self.manager.get_access_token()
+        _set_bearer(request, token)
+        response = yield request
+        if _should_retry(request, response):
+            _set_bearer(request, await self.manager.handle_rejected(token))
+            yield request
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """The same flow for ``httpx.Client``: fresh tokens come from memory without any
+        event loop; refreshes run on one shared background loop thread.
+        """
+        if not self.applies_to(request.url):
+            yield request
+            return
+        token = self.manager.cached_access_token() or self._call(self.manager.get_access_token)
+        _set_bearer(request, token)
+        response = yield request
+        if _should_retry(request, response):
+            _set_bearer(request, self._call(self.manager.handle_rejected, token))
+            yield request
+
+    def _call(self, func: Callable[..., Awaitable[str]], *args: object) -> str:
+        with self._portal_guard:
+            if self._portal is None:
+                self._portal = PortalThread(name="earthscope-auth")
+            portal = self._portal
+        return portal.call(func, *args)
+
+    def close(self) -> None:
+        """Stop the background loop thread used by the sync flow, if it was started."""
+        with self._portal_guard:
+            portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.stop()
+
+
+def _set_bearer(request: httpx.Request, token: str) -> None:
+    request.headers["Authorization"] = f"Bearer {token}"
+
+
+def _should_retry(request: httpx.Request, response: httpx.Response) -> bool:
+    """A 401 for the token we sent (not from a redirect target that never saw it), whose
+    challenge says ``invalid_token`` or nothing, for a request whose body can be replayed."""
+    if response.status_code != 401:
+        return False
+    if response.request.headers.get("authorization") != request.headers.get("authorization"):
+        return False
+    is_bearer, error = bearer_error(response.headers.get("www-authenticate"))
+    if is_bearer and error not in (None, "invalid_token"):
+        return False
+    return isinstance(request.stream, httpx.ByteStream)

@@ -1,0 +1,324 @@
+"""TokenManager: the one place tokens are handed out, refreshed and saved.
+
+Single flight (C35, C36): a refresh takes the in-process lock (one ``anyio.Lock`` per event
+loop, then a ``threading.Lock`` shared by every loop and thread), then the store's
+cross-process lock; it re-reads the store, adopts a token another process already saved, or
+else refreshes from the newest refresh token in the store, saves durably (C34) and releases.
+The refresh itself is shielded from the caller's cancellation (C37).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+import anyio
+import anyio.lowlevel
+import httpx
+from anyio.lowlevel import RunVar
+
+from ._clock import Clock, SystemClock
+from ._errors import LoginRequiredError, TokenStoreError
+from ._flows import ClientCredentialsFlow, DeviceCodeFlow, Prompt, refresh_tokens, revoke_token
+from ._settings import Settings
+from ._stores import MemoryTokenStore, TokenStore
+from ._tokens import Tokens, fingerprint
+
+if TYPE_CHECKING:
+    from ._flows import DeviceCode  # noqa: F401
+
+__all__ = ["TokenManager"]
+
+logger = logging.getLogger(__name__)
+
+_LOOP_LOCKS: RunVar[WeakKeyDictionary[TokenManager, anyio.Lock]] = RunVar("earthscope_locks")
+_NEVER = -math.inf
+
+
+class TokenManager:
+    """Hands out fresh access tokens; refreshes once per expiry however many callers ask.
+
+    ``store`` defaults to a :class:`MemoryTokenStore`. ``http`` is the client used for OAuth
+    requests; by default a short-lived client is created for each (rare) OAuth exchange, so
+    the manager is not bound to any event loop and may be shared by threads and loops.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: TokenStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self.store: TokenStore = store if store is not None else MemoryTokenStore()
+        self._http = http
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._tokens: Tokens | None = None
+        self._fresh_until = _NEVER  # clock.monotonic() before which _tokens is fresh
+        self._loaded = False
+        self._rejected: str | None = None  # an access token a server refused (invalidate)
+        self._thread_lock = threading.Lock()
+        self.last_save_error: TokenStoreError | None = None
+        """The error of the last failed save, while the in-memory tokens still serve."""
+
+    def __repr__(self) -> str:
+        return f"TokenManager(profile={self.settings.profile!r}, store={type(self.store).__name__})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def tokens(self) -> Tokens | None:
+        """The tokens currently held in memory (``None`` before the first load)."""
+        return self._tokens
+
+    def cached_access_token(self) -> str | None:
+        """The in-memory access token if it is fresh for at least the leeway, else ``None``.
+
+        Synchronous, lock-free and loop-free: the fast path of every request.
+        """
+        tokens = self._tokens
+        if tokens is not None and self._clock.monotonic() < self._fresh_until:
+            return tokens.access_token
+        return None
+
+    async def get_access_token(self) -> str:
+        """Return an access token valid for at least ``settings.refresh_leeway`` seconds.
+
+        Loads the store on first use; refreshes (single flight) when needed. Raises
+        :class:`LoginRequiredError` when there is nothing to refresh from.
+        """
+        token = self.cached_access_token()
+        if token is not None:
+            return token
+        return (await self._renew(force=False, stale=None)).access_token
+
+    async def get_tokens(self) -> Tokens:
+        """Like :meth:`get_access_token`, but return the whole :class:`Tokens`."""
+        if self.cached_access_token() is None:
+            await self._renew(force=False, stale=None)
+        assert self._tokens is not None
+        return self._tokens
+
+    async def load(self) -> Tokens | None:
+        """Load tokens from the store into memory (without refreshing) and return them."""
+        async with self._local_lock():
+            if not self._loaded:
+                self._adopt(await self._read_store())
+                self._loaded = True
+        return self._tokens
+
+    # -- changing --------------------------------------------------------------------------
+
+    async def refresh(self, *, force: bool = True) -> Tokens:
+        """Refresh now (``force=True``) or only when the held token is not fresh.
+
+        A forced refresh always calls the token endpoint, starting from the newest refresh
+        token in the store; machine clients run the client-credentials grant again.
+        """
+        return await self._renew(force=force, stale=None)
+
+    def invalidate(self, token: str) -> None:
+        """Mark ``token`` as rejected; clears it only if it is still the held access token."""
+        tokens = self._tokens
+        if tokens is not None and tokens.access_token == token:
+            self._rejected = token
+            self._fresh_until = _NEVER
+
+    async def handle_rejected(self, token: str) -> str:
+        """A server rejected ``token`` (401): return the token to retry with.
+
+        Refreshes (single flight) only if ``token`` is still the one held; otherwise returns
+        the newer token another caller already obtained (C48).
+        """
+        self.invalidate(token)
+        current = self.cached_access_token()
+        if current is not None and current != token:
+            return current
+        return (await self._renew(force=False, stale=token)).access_token
+
+    async def login(self, prompt: Prompt | None = None) -> Tokens:
+        """Log in: the device flow for people, client credentials when a secret is set.
+
+        The interactive part runs without holding any lock; the result is saved under the
+        store lock. ``prompt`` receives the :class:`DeviceCode` to show the user.
+        """
+        async with self._oauth_http() as http:
+            if self.settings.is_machine:
+                tokens = await ClientCredentialsFlow(http, self.settings, clock=self._clock).login()
+            else:
+                flow = DeviceCodeFlow(http, self.settings, clock=self._clock)
+                tokens = await flow.login(prompt)
+        async with self._all_locks():
+            with anyio.CancelScope(shield=True):
+                await self._commit(tokens)
+        return tokens
+
+    async def logout(self, *, revoke: bool = True) -> bool:
+        """Forget the tokens: revoke the refresh token server-side (one request, C42-C45),
+        then always delete them locally. Returns False when revocation failed (logged).
+        """
+        async with self._all_locks():
+            with anyio.CancelScope(shield=True):
+                tokens = await self._read_store() or self._tokens
+                revoked = True
+                if revoke and tokens is not None and tokens.refresh_token:
+                    revoked = await self._revoke(tokens.refresh_token)
+                await self.store.delete()
+                self._tokens, self._fresh_until, self._loaded = None, _NEVER, True
+        return revoked
+
+    async def save(self, tokens: Tokens) -> None:
+        """Hold and store ``tokens`` (e.g. obtained elsewhere), under the store lock."""
+        async with self._all_locks():
+            with anyio.CancelScope(shield=True):
+                await self._commit(tokens)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _revoke(self, refresh_token: str) -> bool:
+        try:
+            async with self._oauth_http() as http:
+                await revoke_token(http, self.settings, refresh_token, clock=self._clock)
+        except Exception as exc:
+            logger.warning(
+                "revoking the refresh token failed (%s); deleted locally anyway", type(exc).__name__
+            )
+            return False
+        return True
+
+    async def _renew(self, *, force: bool, stale: str | None) -> Tokens:
+        stale = stale or self._rejected
+        async with self._all_locks():
+            if not self._loaded:
+                self._adopt(await self._read_store())
+                self._loaded = True
+            if not force and self._is_usable(stale):
+                assert self._tokens is not None
+                return self._tokens
+            with anyio.CancelScope(shield=True):  # C37: a committed rotation is always saved
+                tokens = await self._adopt_or_exchange(force=force, stale=stale)
+        await anyio.lowlevel.checkpoint_if_cancelled()  # the caller's cancellation, now
+        return tokens
+
+    async def _adopt_or_exchange(self, *, force: bool, stale: str | None) -> Tokens:
+        stored = await self._read_store()
+        if not force and stored is not None and self._would_adopt(stored, stale):
+            logger.debug(
+                "adopting tokens another process saved (%s)", fingerprint(stored.access_token)
+            )
+            self._adopt(stored)
+            return stored
+        return await self._exchange(stored or self._tokens)
+
+    def _is_usable(self, stale: str | None) -> bool:
+        tokens = self._tokens
+        if tokens is None or self._clock.monotonic() >= self._fresh_until:
+            return False
+        return stale is None or tokens.access_token != stale
+
+    def _would_adopt(self, stored: Tokens, stale: str | None) -> bool:
+        if stale is not None and stored.access_token == stale:
+            return False
+        return not stored.is_expired(self.settings.refresh_leeway, now=self._clock.now())
+
+    async def _exchange(self, base: Tokens | None) -> Tokens:
+        async with self._oauth_http() as http:
+            if base is not None and base.refresh_token:
+                logger.debug("refreshing (refresh token %s)", fingerprint(base.refresh_token))
+                new = await refresh_tokens(http, self.settings, base, clock=self._clock)
+            elif self.settings.is_machine:
+                logger.debug("fetching a client-credentials token")
+                new = await ClientCredentialsFlow(http, self.settings, clock=self._clock).login()
+            else:
+                raise LoginRequiredError(
+                    "not logged in (no refresh token available): log in with "
+                    "`earthscope-async login` or `await client.login()`"
+                )
+        new = new.rotated_from(base)
+        await self._commit(new)
+        return new
+
+    async def _commit(self, tokens: Tokens) -> None:
+        """Save durably, then hold (C34). A failed save keeps serving from memory."""
+        try:
+            await self.store.save(tokens)
+            self.last_save_error = None
+        except TokenStoreError as exc:
+            self.last_save_error = exc
+            logger.warning("could not save tokens (%s); using them from memory", exc)
+        self._adopt(tokens)
+        self._loaded = True
+
+    def _adopt(self, tokens: Tokens | None) -> None:
+        self._tokens = tokens
+        if tokens is None:
+            self._fresh_until = _NEVER
+            return
+        ttl = tokens.ttl(now=self._clock.now())
+        if ttl is None:
+            self._fresh_until = math.inf
+        else:
+            left = ttl.total_seconds() - self.settings.refresh_leeway
+            self._fresh_until = self._clock.monotonic() + left
+
+    async def _read_store(self) -> Tokens | None:
+        tokens = await self.store.load()
+        if tokens is None and self.settings.refresh_token and self._tokens is None:
+            return _bootstrap(self.settings.refresh_token)
+        return tokens
+
+    @asynccontextmanager
+    async def _oauth_http(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._http is not None:
+            yield self._http
+            return
+        timeout = httpx.Timeout(self.settings.timeout_read, connect=self.settings.timeout_connect)
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            yield http
+
+    def _local_lock(self) -> anyio.Lock:
+        try:
+            locks = _LOOP_LOCKS.get()
+        except LookupError:
+            locks = WeakKeyDictionary()
+            _LOOP_LOCKS.set(locks)
+        lock = locks.get(self)
+        if lock is None:
+            lock = locks[self] = anyio.Lock()
+        return lock
+
+    @asynccontextmanager
+    async def _all_locks(self) -> AsyncIterator[None]:
+        async with self._local_lock():
+            await _acquire_thread_lock(self._thread_lock)
+            try:
+                async with self.store.lock():
+                    yield
+            finally:
+                self._thread_lock.release()
+
+
+async def _acquire_thread_lock(lock: threading.Lock) -> None:
+    """Acquire a threading lock without blocking the event loop (cancellable)."""
+    delay = 0.0005
+    while not lock.acquire(blocking=False):
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
+def _bootstrap(refresh_token: str) -> Tokens:
+    """Tokens holding only a refresh token (from settings): expired, so the first use refreshes."""
+    from datetime import datetime, timezone
+
+    return Tokens(
+        access_token="bootstrap-placeholder",
+        refresh_token=refresh_token,
+        expires_at=datetime.fromtimestamp(0, timezone.utc),
+    )
