@@ -1,17 +1,26 @@
 """Settings: one frozen, keyword-only object that says where and how to authenticate.
 
-Resolution (explicit > environment > config file > defaults) lives in this module only.
+Resolution (explicit > environment > config file > defaults) lives in this module only
+(:meth:`Settings.load`); reading the TOML file is delegated to the pure helpers of
+``_config_file``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import math
+import os
+import re
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from ._config_file import Sourced, read_profile
 from ._errors import ConfigError
 
 __all__ = ["ClientAuthMethod", "Settings", "is_loopback_host"]
@@ -24,6 +33,26 @@ DEFAULT_CLIENT_ID = "b9DtAFBd6QvMg761vI3YhYquNZbJX5G0"
 DEFAULT_SCOPE = "openid profile email offline_access"
 DEFAULT_API_URL = "https://api.earthscope.org/"
 DEFAULT_ALLOWED_HOSTS = ("earthscope.org", "*.earthscope.org")
+DEFAULT_CONFIG_PATH = "~/.earthscope/config.toml"
+
+ENV_VARS: dict[str, str] = {
+    "ES_OAUTH2__DOMAIN": "domain",
+    "ES_OAUTH2__AUDIENCE": "audience",
+    "ES_OAUTH2__CLIENT_ID": "client_id",
+    "ES_OAUTH2__CLIENT_SECRET": "client_secret",
+    "ES_OAUTH2__CLIENT_AUTH_METHOD": "client_auth_method",
+    "ES_OAUTH2__SCOPE": "scope",
+    "ES_OAUTH2__REFRESH_TOKEN": "refresh_token",
+    "ES_OAUTH2__REFRESH_LEEWAY": "refresh_leeway",
+    "ES_OAUTH2__ALLOWED_HOSTS": "allowed_hosts",
+    "ES_RESOURCES__API_URL": "api_url",
+    "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
+    "ES_HTTP__TIMEOUT_READ": "timeout_read",
+}
+"""Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
+
+_NUMBER_FIELDS = frozenset({"refresh_leeway", "timeout_connect", "timeout_read"})
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -37,6 +66,17 @@ def is_loopback_host(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _legacy_app_dir() -> Path:
+    override = os.environ.get("APP_DIRECTORY")
+    if override:
+        return Path(override).expanduser()
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("APPDATA") or Path.home()) / "earthscope-cli"
+    if sys.platform == "darwin":
+        return Path("~/Library/Application Support/earthscope-cli").expanduser()
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path("~/.config").expanduser()) / "earthscope-cli"
 
 
 def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:
@@ -122,6 +162,11 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, str) or (name != "scope" and not value.strip()):
                 raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+        if not _PROFILE_NAME.fullmatch(self.profile):
+            raise ConfigError(
+                f"profile must be letters, digits, '_', '-' or '.' (not first), got "
+                f"{self.profile!r}; the name is used as a directory under ~/.earthscope"
+            )
         for name in ("client_secret", "refresh_token"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
@@ -153,6 +198,87 @@ class Settings:
             if not isinstance(value, str) or not value or "://" in value:
                 raise ConfigError(f"{name} must be a path relative to domain, got {value!r}")
             set_(self, name, value.lstrip("/"))
+
+    @classmethod
+    def load(
+        cls,
+        profile: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_path: str | os.PathLike[str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Resolve settings: ``overrides`` > environment > config file > defaults.
+
+        The profile is ``profile``, else ``ES_PROFILE``, else ``"default"``.
+
+        Environment (``environ``, default ``os.environ``; empty or blank values count as
+        unset), the earthscope-sdk 1.x names: ``ES_OAUTH2__DOMAIN``, ``ES_OAUTH2__AUDIENCE``,
+        ``ES_OAUTH2__CLIENT_ID``, ``ES_OAUTH2__CLIENT_SECRET``, ``ES_OAUTH2__SCOPE``,
+        ``ES_OAUTH2__REFRESH_TOKEN``, ``ES_OAUTH2__ALLOWED_HOSTS`` (comma-separated or a JSON
+        list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
+        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_OAUTH2__CLIENT_AUTH_METHOD``
+        (``client_secret_post`` or ``client_secret_basic``) and ``ES_OAUTH2__REFRESH_LEEWAY``
+        (seconds).
+
+        Config file: ``config_path``, else ``~/.earthscope/config.toml`` (``~`` expanded at
+        call time; a missing file is empty). ``[default]`` is merged with
+        ``[profile.<name>]`` field by field, the profile winning. Keys use the
+        earthscope-sdk 1.x nesting: ``oauth2.*`` (the ``ES_OAUTH2__*`` settings, plus
+        ``refresh_leeway`` and the endpoint paths ``device_code_path``, ``token_path``,
+        ``revoke_path``, ``userinfo_path``), ``resources.api_url`` and ``http.timeout_*``.
+        Every ``Settings`` field name except ``profile`` is also accepted flat, at the top of
+        a profile table; one table must not set a field twice. For example::
+
+            [default.oauth2]
+            client_id = "b9DtAFBd6QvMg761vI3YhYquNZbJX5G0"
+            allowed_hosts = ["earthscope.org", "*.earthscope.org"]
+
+            [default.http]
+            timeout_read = 60
+
+            [profile.dev]
+            refresh_leeway = 120            # flat spelling of oauth2.refresh_leeway
+
+            [profile.dev.oauth2]
+            domain = "https://login-dev.earthscope.org/"   # client_id still from [default]
+
+            [profile.dev.resources]
+            api_url = "https://api-dev.earthscope.org/"
+
+        A profile other than ``default`` must have a ``[profile.<name>]`` table (an empty one
+        will do). ``overrides`` are ``Settings`` keyword arguments, taken literally (``None``
+        included). Raises :class:`ConfigError` naming the argument, variable or file and key
+        at fault; secret values are never shown.
+        """
+        env = os.environ if environ is None else environ
+        name, name_source = _profile_name(profile, env)
+        values: Sourced = {"profile": (name, name_source)}
+        values.update(read_profile(_config_file_path(config_path), name, name_source))
+        values.update(_from_env(env))
+        values.update(_from_overrides(overrides))
+        for key, (value, source) in values.items():
+            _validate_field(cls, key, value, source)
+        return cls(**{key: value for key, (value, _) in values.items()})
+
+    @property
+    def tokens_file(self) -> Path:
+        """The profile's token file: ``~/.earthscope/<profile>/tokens.json`` (earthscope-sdk 1.x).
+
+        ``~`` is expanded each time the property is read.
+        """
+        return Path("~", ".earthscope", self.profile, "tokens.json").expanduser()
+
+    @property
+    def legacy_tokens_file(self) -> Path:
+        """The token file of earthscope-cli 0.x: ``sso_tokens.json`` in its app directory.
+
+        That is ``$APP_DIRECTORY`` when set, else Click's app dir for ``earthscope-cli``:
+        ``$XDG_CONFIG_HOME/earthscope-cli`` (default ``~/.config/earthscope-cli``) on Linux,
+        ``~/Library/Application Support/earthscope-cli`` on macOS, ``%APPDATA%`` on Windows —
+        the same place earthscope-sdk 1.x migrates it from. Resolved each time it is read.
+        """
+        return _legacy_app_dir() / "sso_tokens.json"
 
     @property
     def is_machine(self) -> bool:
@@ -190,3 +316,78 @@ class Settings:
             return dataclasses.replace(self, **changes)
         except TypeError as exc:
             raise ConfigError(f"unknown setting: {exc}") from None
+
+
+def _profile_name(profile: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
+    if profile is not None:
+        return profile, "the profile argument"
+    from_env = environ.get("ES_PROFILE", "").strip()
+    if from_env:
+        return from_env, "environment variable ES_PROFILE"
+    return "default", "the default profile"
+
+
+def _config_file_path(config_path: str | os.PathLike[str] | None) -> Path:
+    return Path(DEFAULT_CONFIG_PATH if config_path is None else config_path).expanduser()
+
+
+def _from_env(environ: Mapping[str, str]) -> Sourced:
+    out: Sourced = {}
+    for var, name in ENV_VARS.items():
+        raw = environ.get(var)
+        if raw is not None and raw.strip():
+            out[name] = (_env_value(var, name, raw), f"environment variable {var}")
+    return out
+
+
+def _env_value(var: str, name: str, raw: str) -> object:
+    if name in _NUMBER_FIELDS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {var} must be a number of seconds, got {raw!r}; "
+                "set it to e.g. 30 or unset it"
+            ) from None
+    if name == "allowed_hosts":
+        return _env_hosts(var, raw)
+    return raw
+
+
+def _env_hosts(var: str, raw: str) -> tuple[str, ...]:
+    if raw.lstrip()[:1] not in ("[", "{", '"'):  # JSON-looking values are parsed as JSON
+        return tuple(h.strip() for h in raw.split(",") if h.strip())
+    try:
+        hosts = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        hosts, problem = None, f"is not valid JSON ({exc.msg} at column {exc.colno})"
+    else:
+        problem = "must be a list of host-name strings"
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError(
+            f"environment variable {var} {problem}; use comma-separated host names "
+            'or a JSON list such as ["earthscope.org", "*.earthscope.org"]'
+        )
+    return tuple(hosts)
+
+
+def _from_overrides(overrides: Mapping[str, Any]) -> Sourced:
+    known = {f.name for f in dataclasses.fields(Settings)} - {"profile"}
+    for key in overrides:
+        if key not in known:
+            raise ConfigError(
+                f"Settings.load() got an unknown setting {key!r}; "
+                f"use one of: {', '.join(sorted(known))}"
+            )
+    return {key: (value, f"argument {key}=") for key, value in overrides.items()}
+
+
+def _validate_field(cls: type[Settings], name: str, value: Any, source: str) -> None:
+    """Validate one field alone, so an error can say where the bad value came from."""
+    try:
+        cls(**{name: value})
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        return
+    raise ConfigError(f"{source}: {message}")

@@ -19,7 +19,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith("ES_") or name == "API_BASE_URL":
+        if name.startswith("ES_") or name in ("API_BASE_URL", "APP_DIRECTORY", "XDG_CONFIG_HOME"):
             monkeypatch.delenv(name)
     home = tmp_path / "home"
     home.mkdir()
