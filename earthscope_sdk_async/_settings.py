@@ -76,7 +76,8 @@ def _legacy_app_dir() -> Path:
         return Path(os.environ.get("APPDATA") or Path.home()) / "earthscope-cli"
     if sys.platform == "darwin":
         return Path("~/Library/Application Support/earthscope-cli").expanduser()
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path("~/.config").expanduser()) / "earthscope-cli"
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path("~/.config").expanduser()
+    return Path(config_home) / "earthscope-cli"
 
 
 def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:

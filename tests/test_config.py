@@ -386,7 +386,6 @@ def test_tokens_file_is_per_profile_and_follows_home(
     assert settings.legacy_tokens_file == tmp_path / "app" / "sso_tokens.json"
     monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))
     assert settings.tokens_file == tmp_path / "elsewhere" / ".earthscope" / "dev" / "tokens.json"
-    assert settings.legacy_tokens_file == tmp_path / "elsewhere" / ".earthscope" / "sso_tokens.json"
 
 
 # --- secrets never leak (C54) ------------------------------------------------------------
