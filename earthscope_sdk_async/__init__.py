@@ -6,6 +6,12 @@ The public API is what this module exports; everything in ``_modules`` is privat
 from __future__ import annotations
 
 from ._auth import EarthScopeAuth as EarthScopeAuth
+from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
+from ._client import AwsCredentials as AwsCredentials
+from ._client import EarthScopeClient as EarthScopeClient
+from ._client import RetryPolicy as RetryPolicy
+from ._client import SyncUserService as SyncUserService
+from ._client import UserService as UserService
 from ._clock import Clock as Clock
 from ._clock import SystemClock as SystemClock
 from ._errors import AccessDeniedError as AccessDeniedError
@@ -42,6 +48,8 @@ from ._version import __version__ as __version__
 __all__ = [
     "AccessDeniedError",
     "ApiError",
+    "AsyncEarthScopeClient",
+    "AwsCredentials",
     "ClientClosedError",
     "ClientCredentialsFlow",
     "Clock",
@@ -50,6 +58,7 @@ __all__ = [
     "DeviceCodeExpiredError",
     "DeviceCodeFlow",
     "EarthScopeAuth",
+    "EarthScopeClient",
     "EarthScopeError",
     "EnvTokenStore",
     "FileTokenStore",
@@ -63,13 +72,16 @@ __all__ = [
     "OnSave",
     "Prompt",
     "RateLimitError",
+    "RetryPolicy",
     "Settings",
+    "SyncUserService",
     "SystemClock",
     "TokenManager",
     "TokenStore",
     "TokenStoreError",
     "Tokens",
     "TransportError",
+    "UserService",
     "__version__",
     "refresh_tokens",
     "revoke_token",

@@ -1,0 +1,18 @@
+"""The clients: :class:`AsyncEarthScopeClient` (the main object), the sync facade
+:class:`EarthScopeClient`, and their services."""
+
+from ._async_client import AsyncEarthScopeClient as AsyncEarthScopeClient
+from ._aws import AwsCredentials as AwsCredentials
+from ._retry import RetryPolicy as RetryPolicy
+from ._sync_client import EarthScopeClient as EarthScopeClient
+from ._sync_client import SyncUserService as SyncUserService
+from ._user import UserService as UserService
+
+__all__ = [
+    "AsyncEarthScopeClient",
+    "AwsCredentials",
+    "EarthScopeClient",
+    "RetryPolicy",
+    "SyncUserService",
+    "UserService",
+]

@@ -1,0 +1,208 @@
+"""AsyncEarthScopeClient: settings + token manager + auth + one HTTP pool + services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from .._auth import EarthScopeAuth
+from .._clock import Clock, SystemClock
+from .._errors import ClientClosedError, ConfigError
+from .._flows import Prompt
+from .._manager import TokenManager
+from .._settings import Settings
+from .._stores import FileTokenStore, TokenStore
+from .._tokens import Tokens
+from .._version import __version__
+from ._legacy_store import LegacyFallbackStore
+from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
+from ._prompt import default_prompt
+from ._retry import RetryPolicy, SharedPause
+from ._send import ApiCall, send_with_retries
+from ._user import UserService
+
+__all__ = ["AsyncEarthScopeClient"]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"earthscope-sdk-async/{__version__}"
+
+
+def default_store(settings: Settings) -> TokenStore:
+    """``~/.earthscope/<profile>/tokens.json`` (the file earthscope-sdk 1.x and ``es`` use),
+    falling back read-only to earthscope-cli 0.x's ``sso_tokens.json`` while it is missing."""
+    return LegacyFallbackStore(FileTokenStore(settings.tokens_file), settings.legacy_tokens_file)
+
+
+class AsyncEarthScopeClient:
+    """The async EarthScope client. Use it as an async context manager (or call ``aclose()``).
+
+    ``settings=None`` means :meth:`Settings.load` (environment, config file, defaults).
+    ``store`` defaults to the earthscope-sdk 1.x token file of the profile (reading
+    earthscope-cli 0.x's file while that one is missing). ``http_client`` lets you bring
+    your own ``httpx.AsyncClient`` (the client then does not close it). ``clock`` is used
+    for expiry, back-off and caches (tests pass a scaled or fake clock); ``retry`` bounds
+    the retries of API calls. The constructor does no I/O.
+
+    The client is not bound to an event loop: it may be used in one ``asyncio.run`` and
+    then another (or under trio). The connection pool it creates is per event loop and is
+    closed when its loop ends (or by :meth:`aclose`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: TokenStore | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        self.settings = settings if settings is not None else Settings.load()
+        self.store = store if store is not None else default_store(self.settings)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        """Time source for token expiry, retry back-off and caches."""
+        self.retry_policy = retry if retry is not None else RetryPolicy()
+        """How API calls are retried (see :class:`RetryPolicy`)."""
+        self.tokens = TokenManager(self.settings, store=self.store, clock=self.clock)
+        self.auth = EarthScopeAuth(self.tokens)
+        self.user = UserService(self)
+        """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
+        self._pause = SharedPause(self.clock)
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._binding: LoopBinding | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"AsyncEarthScopeClient(profile={s.profile!r}, api_url={s.api_url!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncEarthScopeClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool (when the client created it); idempotent. Any later call
+        raises :class:`ClientClosedError`."""
+        self._closed = True
+        http, self._http = self._http, None
+        binding, self._binding = self._binding, None
+        if http is not None and self._owns_http:
+            if binding is None:
+                await http.aclose()
+            elif bound_here(self, http):
+                await binding.aclose()  # closes the pool
+            # else: the pool belongs to another event loop, which closes it when it ends
+        self.auth.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this AsyncEarthScopeClient is closed; create a new one")
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` carrying :attr:`auth`, the configured timeouts, our user
+        agent and a keep-alive pool sized for bulk work. Created on first use, and again
+        when used from another event loop than the one it was made for."""
+        self._check_open()
+        if not self._owns_http:
+            assert self._http is not None
+            return self._http
+        pool = self._http
+        if pool is not None and self._binding is not None and bound_here(self, pool) is False:
+            logger.debug("used from another event loop: opening a new connection pool")
+            pool, self._binding = None, None  # the old loop closes (or closed) the old pool
+        if pool is None:
+            pool = self._new_pool()
+        if self._binding is None:
+            self._binding = bind_to_current_loop(self, pool)
+        self._http = pool
+        return pool
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        s = self.settings
+        return httpx.AsyncClient(
+            auth=self.auth,
+            timeout=httpx.Timeout(s.timeout_read, connect=s.timeout_connect),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+
+    # -- API requests ----------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send an API request through :attr:`http` (bearer token, one 401 refresh+retry)
+        with the client's retry policy; return the successful (2xx, fully read) response.
+
+        A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
+        only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
+        honoured).
+
+        Raises:
+            ApiError: a non-2xx answer (after retries, for retryable ones).
+            TransportError: the network failed (after retries, where allowed).
+            ClientClosedError: the client was closed.
+        """
+        call = ApiCall(method.upper(), self._url(url_or_path), json, params, headers, retry)
+        return await send_with_retries(
+            self.http, call, policy=self.retry_policy, pause=self._pause, clock=self.clock
+        )
+
+    def _url(self, url_or_path: str) -> str:
+        if "://" in url_or_path:
+            return url_or_path
+        return urljoin(self.settings.api_url, url_or_path.lstrip("/"))
+
+    # -- authentication --------------------------------------------------------------------
+
+    async def login(self, prompt: Prompt | None = None) -> Tokens:
+        """Log in: the device flow (``prompt`` shows the code; by default it is printed and a
+        browser opened when possible), or client credentials when a secret is configured."""
+        self._check_open()
+        self.user.clear_cache()
+        return await self.tokens.login(prompt or default_prompt)
+
+    async def logout(self, *, revoke: bool = True) -> bool:
+        """Revoke the refresh token (unless ``revoke=False``) and delete the stored tokens.
+        Returns False when server-side revocation failed (the local tokens are gone anyway)."""
+        self._check_open()
+        self.user.clear_cache()
+        return await self.tokens.logout(revoke=revoke)
+
+    async def get_access_token(self) -> str:
+        """A valid access token, refreshed if needed (single flight)."""
+        self._check_open()
+        return await self.tokens.get_access_token()
+
+    async def refresh(self, *, force: bool = True) -> Tokens:
+        """Refresh the tokens now (``force=False``: only if they are not fresh)."""
+        self._check_open()
+        return await self.tokens.refresh(force=force)

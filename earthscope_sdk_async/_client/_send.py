@@ -1,0 +1,154 @@
+"""Send one API call with bounded retries; the one place API httpx errors become ours.
+
+Non-2xx answers become :class:`ApiError` (status, EarthScope's ``detail``, request id);
+network failures become :class:`TransportError` naming the method, the URL without its
+query and the failure class (``raise ... from exc``). Tokens never appear: the bearer is
+added by the auth, and neither headers nor bodies are logged or quoted (C54).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .._api_errors import api_error_from_response
+from .._clock import Clock
+from .._errors import ApiError, EarthScopeError, TransportError
+from .._retry_after import retry_after_seconds
+from ._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
+
+__all__ = ["ApiCall", "send_with_retries"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, repr=False)  # no repr: json/headers may hold personal data
+class ApiCall:
+    """What to send: everything ``httpx.AsyncClient.request`` needs, plus whether to retry."""
+
+    method: str
+    url: str
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    retry: bool = True
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its query string (which may carry signatures)."""
+        return str(httpx.URL(self.url).copy_with(query=None))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A failed attempt: the error to raise, whether to retry, the server's wait."""
+
+    error: EarthScopeError
+    retryable: bool
+    retry_after: float | None = None
+    rate_limited: bool = False
+
+
+def _transport_error(call: ApiCall, exc: httpx.HTTPError, attempts: int) -> TransportError:
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    return TransportError(
+        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem)"
+        f"{tries}; check your connection and try again"
+    )
+
+
+async def _attempt(
+    http: httpx.AsyncClient, call: ApiCall, clock: Clock
+) -> httpx.Response | _Failure:
+    try:
+        response = await http.request(
+            call.method, call.url, json=call.json, params=call.params, headers=call.headers
+        )
+    except httpx.HTTPError as exc:
+        logger.debug("%s %s failed: %s", call.method, call.safe_url, type(exc).__name__)
+        error = _transport_error(call, exc, 1)
+        error.__cause__ = exc
+        return _Failure(error, call.retry and retryable_transport(call.method, exc))
+    if response.is_success:
+        return response
+    logger.debug("%s %s answered %d", call.method, call.safe_url, response.status_code)
+    wait = retry_after_seconds(response.headers, now=clock.now())
+    retryable = call.retry and retryable_status(
+        call.method, response.status_code, has_retry_after=wait is not None
+    )
+    return _Failure(api_error_from_response(response), retryable, wait, response.status_code == 429)
+
+
+def _final(failure: _Failure, call: ApiCall, attempts: int) -> EarthScopeError:
+    """The error to raise, saying how many attempts were made when there were several."""
+    error = failure.error
+    if attempts < 2:
+        return error
+    final: EarthScopeError
+    if isinstance(error, ApiError):
+        final = ApiError(
+            f"{error} (gave up after {attempts} attempts)",
+            status_code=error.status_code,
+            detail=error.detail,
+            request_id=error.request_id,
+            url=error.url,
+        )
+    else:
+        cause = error.__cause__
+        assert isinstance(cause, httpx.HTTPError)
+        final = _transport_error(call, cause, attempts)
+    final.__cause__ = error.__cause__
+    return final
+
+
+def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:
+    return ApiError(
+        f"EarthScope API rate limit: this client's requests are paused for another "
+        f"{pause.remaining():.1f} s (the server's Retry-After), longer than the retry policy "
+        f"allows; {call.method} {call.safe_url} was not sent. Try again later.",
+        status_code=429,
+        url=call.safe_url,
+    )
+
+
+async def send_with_retries(
+    http: httpx.AsyncClient,
+    call: ApiCall,
+    *,
+    policy: RetryPolicy,
+    pause: SharedPause,
+    clock: Clock,
+) -> httpx.Response:
+    """Send ``call`` until it succeeds, fails for good, or the policy's budget is spent.
+
+    Every attempt first waits for the client-wide ``pause``; a 429 (or a ``Retry-After``
+    on a retryable answer) extends it for everyone.
+    """
+    deadline = clock.monotonic() + policy.max_total
+    failure: _Failure | None = None
+    for attempt in range(1, policy.max_attempts + 1):
+        if not await pause.wait(deadline):
+            raise _final(failure, call, attempt - 1) if failure else _paused_error(call, pause)
+        outcome = await _attempt(http, call, clock)
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        failure = outcome
+        wait = outcome.retry_after if outcome.retry_after is not None else policy.backoff(attempt)
+        if outcome.rate_limited or outcome.retry_after is not None:
+            pause.pause(wait)
+        give_up = attempt >= policy.max_attempts or clock.monotonic() + wait > deadline
+        if not outcome.retryable or give_up:
+            raise _final(outcome, call, attempt)
+        logger.debug(
+            "%s %s: attempt %d failed, retrying in %.2f s",
+            call.method,
+            call.safe_url,
+            attempt,
+            wait,
+        )
+        await clock.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
