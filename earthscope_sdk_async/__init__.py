@@ -1,48 +1,56 @@
 """earthscope-sdk-async: the async-first SDK for authenticating with, and calling, EarthScope.
 
-The public API is what this module exports; everything in ``_modules`` is private.
+The public API is what this module exports; everything in ``_modules`` is private. Names are
+imported lazily on first use (PEP 562), so that ``import earthscope_sdk_async`` and the
+command line start fast: a command that only prints a fresh token never imports httpx.
 """
 
 from __future__ import annotations
 
-from ._auth import EarthScopeAuth as EarthScopeAuth
-from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
-from ._client import AwsCredentials as AwsCredentials
-from ._client import EarthScopeClient as EarthScopeClient
-from ._client import RetryPolicy as RetryPolicy
-from ._client import SyncUserService as SyncUserService
-from ._client import UserService as UserService
-from ._clock import Clock as Clock
-from ._clock import SystemClock as SystemClock
-from ._errors import AccessDeniedError as AccessDeniedError
-from ._errors import ApiError as ApiError
-from ._errors import ClientClosedError as ClientClosedError
-from ._errors import ConfigError as ConfigError
-from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
-from ._errors import EarthScopeError as EarthScopeError
-from ._errors import InvalidClientError as InvalidClientError
-from ._errors import InvalidResponseError as InvalidResponseError
-from ._errors import LoginRequiredError as LoginRequiredError
-from ._errors import OAuthError as OAuthError
-from ._errors import OAuthServerError as OAuthServerError
-from ._errors import RateLimitError as RateLimitError
-from ._errors import TokenStoreError as TokenStoreError
-from ._errors import TransportError as TransportError
-from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
-from ._flows import DeviceCode as DeviceCode
-from ._flows import DeviceCodeFlow as DeviceCodeFlow
-from ._flows import Prompt as Prompt
-from ._flows import refresh_tokens as refresh_tokens
-from ._flows import revoke_token as revoke_token
-from ._manager import TokenManager as TokenManager
-from ._settings import Settings as Settings
-from ._stores import EnvTokenStore as EnvTokenStore
-from ._stores import FileTokenStore as FileTokenStore
-from ._stores import KeyringTokenStore as KeyringTokenStore
-from ._stores import MemoryTokenStore as MemoryTokenStore
-from ._stores import OnSave as OnSave
-from ._stores import TokenStore as TokenStore
-from ._tokens import Tokens as Tokens
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from ._auth import EarthScopeAuth as EarthScopeAuth
+    from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
+    from ._client import AwsCredentials as AwsCredentials
+    from ._client import EarthScopeClient as EarthScopeClient
+    from ._client import RetryPolicy as RetryPolicy
+    from ._client import SyncUserService as SyncUserService
+    from ._client import UserService as UserService
+    from ._clock import Clock as Clock
+    from ._clock import SystemClock as SystemClock
+    from ._errors import AccessDeniedError as AccessDeniedError
+    from ._errors import ApiError as ApiError
+    from ._errors import ClientClosedError as ClientClosedError
+    from ._errors import ConfigError as ConfigError
+    from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
+    from ._errors import EarthScopeError as EarthScopeError
+    from ._errors import InvalidClientError as InvalidClientError
+    from ._errors import InvalidResponseError as InvalidResponseError
+    from ._errors import LoginRequiredError as LoginRequiredError
+    from ._errors import OAuthError as OAuthError
+    from ._errors import OAuthServerError as OAuthServerError
+    from ._errors import RateLimitError as RateLimitError
+    from ._errors import TokenStoreError as TokenStoreError
+    from ._errors import TransportError as TransportError
+    from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
+    from ._flows import DeviceCode as DeviceCode
+    from ._flows import DeviceCodeFlow as DeviceCodeFlow
+    from ._flows import Prompt as Prompt
+    from ._flows import refresh_tokens as refresh_tokens
+    from ._flows import revoke_token as revoke_token
+    from ._manager import TokenManager as TokenManager
+    from ._settings import Settings as Settings
+    from ._stores import EnvTokenStore as EnvTokenStore
+    from ._stores import FileTokenStore as FileTokenStore
+    from ._stores import KeyringTokenStore as KeyringTokenStore
+    from ._stores import MemoryTokenStore as MemoryTokenStore
+    from ._stores import OnSave as OnSave
+    from ._stores import TokenStore as TokenStore
+    from ._tokens import Tokens as Tokens
+    from ._version import __version__ as __version__
+
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -86,3 +94,57 @@ __all__ = [
     "refresh_tokens",
     "revoke_token",
 ]
+
+_HOMES = {
+    "EarthScopeAuth": "._auth",
+    "AsyncEarthScopeClient": "._client",
+    "AwsCredentials": "._client",
+    "EarthScopeClient": "._client",
+    "RetryPolicy": "._client",
+    "SyncUserService": "._client",
+    "UserService": "._client",
+    "Clock": "._clock",
+    "SystemClock": "._clock",
+    "AccessDeniedError": "._errors",
+    "ApiError": "._errors",
+    "ClientClosedError": "._errors",
+    "ConfigError": "._errors",
+    "DeviceCodeExpiredError": "._errors",
+    "EarthScopeError": "._errors",
+    "InvalidClientError": "._errors",
+    "InvalidResponseError": "._errors",
+    "LoginRequiredError": "._errors",
+    "OAuthError": "._errors",
+    "OAuthServerError": "._errors",
+    "RateLimitError": "._errors",
+    "TokenStoreError": "._errors",
+    "TransportError": "._errors",
+    "ClientCredentialsFlow": "._flows",
+    "DeviceCode": "._flows",
+    "DeviceCodeFlow": "._flows",
+    "Prompt": "._flows",
+    "refresh_tokens": "._flows",
+    "revoke_token": "._flows",
+    "TokenManager": "._manager",
+    "Settings": "._settings",
+    "EnvTokenStore": "._stores",
+    "FileTokenStore": "._stores",
+    "KeyringTokenStore": "._stores",
+    "MemoryTokenStore": "._stores",
+    "OnSave": "._stores",
+    "TokenStore": "._stores",
+    "Tokens": "._tokens",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
