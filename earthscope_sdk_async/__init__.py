@@ -14,6 +14,9 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
+    from ._client import DownloadProgress as DownloadProgress
+    from ._client import DownloadReport as DownloadReport
+    from ._client import DownloadResult as DownloadResult
     from ._client import EarthScopeClient as EarthScopeClient
     from ._client import RetryPolicy as RetryPolicy
     from ._client import SyncUserService as SyncUserService
@@ -25,6 +28,7 @@ if typing.TYPE_CHECKING:
     from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConfigError as ConfigError
     from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
+    from ._errors import DownloadError as DownloadError
     from ._errors import EarthScopeError as EarthScopeError
     from ._errors import InvalidClientError as InvalidClientError
     from ._errors import InvalidResponseError as InvalidResponseError
@@ -65,6 +69,10 @@ __all__ = [
     "DeviceCode",
     "DeviceCodeExpiredError",
     "DeviceCodeFlow",
+    "DownloadError",
+    "DownloadProgress",
+    "DownloadReport",
+    "DownloadResult",
     "EarthScopeAuth",
     "EarthScopeClient",
     "EarthScopeError",
@@ -122,6 +130,10 @@ _HOMES = {
     "ClientCredentialsFlow": "._flows",
     "DeviceCode": "._flows",
     "DeviceCodeFlow": "._flows",
+    "DownloadError": "._errors",
+    "DownloadProgress": "._client",
+    "DownloadReport": "._client",
+    "DownloadResult": "._client",
     "Prompt": "._flows",
     "refresh_tokens": "._flows",
     "revoke_token": "._flows",

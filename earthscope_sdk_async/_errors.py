@@ -16,7 +16,8 @@ configuration errors are also :class:`ValueError`. The tree::
     │   ├── AccessDeniedError                the user denied the device login (C14)
     │   ├── DeviceCodeExpiredError           the device code expired (C14, C15)
     │   └── InvalidClientError               bad client id/secret or grant not allowed (C32)
-    └── ApiError                             an API call failed (status, detail, request id)
+    ├── ApiError                             an API call failed (status, detail, request id)
+    └── DownloadError                        a file (or a bulk download) could not be saved
 
 Messages never contain secrets (C54): tokens, client secrets and device codes are never
 part of an error's message, ``repr`` or attributes.
@@ -30,6 +31,7 @@ __all__ = [
     "ClientClosedError",
     "ConfigError",
     "DeviceCodeExpiredError",
+    "DownloadError",
     "EarthScopeError",
     "InvalidClientError",
     "InvalidResponseError",
@@ -180,3 +182,16 @@ class ApiError(EarthScopeError):
 
     def __repr__(self) -> str:
         return f"ApiError({str(self)!r}, status_code={self.status_code!r})"
+
+
+class DownloadError(EarthScopeError):
+    """A download failed: a bad destination name, a local I/O failure, a body that kept
+    arriving truncated, or (from ``DownloadReport.raise_for_failures``) a summary of every
+    failed file, listed in ``failures`` as ``(url, error)`` pairs.
+    """
+
+    def __init__(
+        self, message: str, *, failures: tuple[tuple[str, EarthScopeError], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.failures = failures

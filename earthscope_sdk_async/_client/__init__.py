@@ -3,6 +3,9 @@
 
 from ._async_client import AsyncEarthScopeClient as AsyncEarthScopeClient
 from ._aws import AwsCredentials as AwsCredentials
+from ._download_types import DownloadProgress as DownloadProgress
+from ._download_types import DownloadReport as DownloadReport
+from ._download_types import DownloadResult as DownloadResult
 from ._retry import RetryPolicy as RetryPolicy
 from ._sync_client import EarthScopeClient as EarthScopeClient
 from ._sync_client import SyncUserService as SyncUserService
@@ -11,6 +14,9 @@ from ._user import UserService as UserService
 __all__ = [
     "AsyncEarthScopeClient",
     "AwsCredentials",
+    "DownloadProgress",
+    "DownloadReport",
+    "DownloadResult",
     "EarthScopeClient",
     "RetryPolicy",
     "SyncUserService",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -19,6 +20,8 @@ from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
+from ._download import DownloadSource, ProgressCallback, run_download
+from ._download_types import DownloadReport
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
@@ -180,6 +183,51 @@ class AsyncEarthScopeClient:
         if "://" in url_or_path:
             return url_or_path
         return urljoin(self.settings.api_url, url_or_path.lstrip("/"))
+
+    # -- files -----------------------------------------------------------------------------
+
+    async def download(
+        self,
+        urls: DownloadSource,
+        dest: str | os.PathLike[str],
+        *,
+        concurrency: int = 16,
+        overwrite: bool = False,
+        progress: ProgressCallback | None = None,
+        retries: int | None = None,
+        per_file_timeout: float | None = None,
+    ) -> DownloadReport:
+        """Download many files into the directory ``dest``, ``concurrency`` at a time.
+
+        ``urls`` (an iterable or async iterable, consumed lazily) holds URLs, saved as
+        ``dest/<last path segment>``, or ``(url, relative path)`` pairs; names with ``..``,
+        absolute paths and the like fail that item. Each file is streamed to
+        ``<name>.part``, resumed with a range request when a ``.part`` exists, and renamed
+        when complete. Existing files are skipped (no request) unless ``overwrite``.
+        Failures are retried like API calls (429, 5xx, network errors, truncated bodies;
+        ``retries`` = attempts per file, default ``retry_policy.max_attempts``), a 429
+        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds.
+        ``progress`` gets a :class:`DownloadProgress` at most ~10 times a second and once
+        at the end.
+
+        Returns a :class:`DownloadReport` (one result per item, in input order); failures
+        do not raise: call ``report.raise_for_failures()`` for a :class:`DownloadError`.
+
+        Raises:
+            ConfigError: an invalid option.
+            DownloadError: ``dest`` cannot be created.
+            ClientClosedError: the client was closed.
+        """
+        return await run_download(
+            self,
+            urls,
+            dest,
+            concurrency=concurrency,
+            overwrite=overwrite,
+            progress=progress,
+            retries=retries,
+            per_file_timeout=per_file_timeout,
+        )
 
     # -- authentication --------------------------------------------------------------------
 

@@ -172,6 +172,10 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     get_access_token = sync_method(AsyncEarthScopeClient.get_access_token)
     refresh = sync_method(AsyncEarthScopeClient.refresh)
 
+    # -- files -----------------------------------------------------------------------------
+
+    download = sync_method(AsyncEarthScopeClient.download)
+
 
 async def _await_method(
     target: object, path: str, args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -1,0 +1,265 @@
+"""Download one file: stream to ``<name>.part``, resume it with ``Range``, retry, rename.
+
+Retries reuse the client's :class:`RetryPolicy` (back-off with full jitter, the per-call
+time budget) and its :class:`SharedPause` (a 429 or ``Retry-After`` pauses every request of
+the client, so the whole batch backs off together). Retried: 429, 5xx (see
+:func:`retryable_status`), transport failures and bodies shorter (or longer) than their
+``Content-Length``. Never retried: other 4xx (a 401 was already refreshed and retried once by
+the auth).
+
+A partial ``.part`` file is resumed with ``Range: bytes=<size>-`` and ``If-Range: <etag>``
+when the server advertises ranges (learnt from the previous attempt, or from a HEAD for a
+``.part`` left by an earlier run): 206 appends, 200 restarts from zero, 416 means complete
+when the size matches and restart otherwise. The final name only ever appears through an
+atomic ``os.replace`` of a complete ``.part`` (no fsync: a crash may lose data, but never
+leaves a truncated final file after a clean rename).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+
+from .._api_errors import api_error_from_response
+from .._clock import Clock
+from .._errors import ApiError, EarthScopeError, TransportError
+from .._retry_after import retry_after_seconds
+from ._download_paths import part_path
+from ._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
+
+__all__ = ["FileJob", "fetch_file"]
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 512 * 1024
+_TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """Everything one file download needs from the batch."""
+
+    http: httpx.AsyncClient
+    policy: RetryPolicy
+    attempts: int
+    pause: SharedPause
+    clock: Clock
+    on_bytes: Callable[[int], None]
+
+
+@dataclass
+class _State:
+    """What is known about the remote file and the ``.part`` on disk."""
+
+    url: str
+    target: Path
+    offset: int = 0
+    etag: str | None = None
+    ranges: bool = False
+    received: int = 0
+
+    @property
+    def safe_url(self) -> str:
+        return str(httpx.URL(self.url).copy_with(query=None))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: EarthScopeError
+    retryable: bool
+    retry_after: float | None = None
+    rate_limited: bool = False
+    immediate: bool = False  # restart at once (the .part was discarded), no back-off
+
+
+def _transport(state: _State, exc: httpx.HTTPError) -> _Failure:
+    error = TransportError(
+        f"GET {state.safe_url} failed: {type(exc).__name__} (network problem); "
+        "check your connection and try again"
+    )
+    error.__cause__ = exc
+    return _Failure(error, retryable_transport("GET", exc))
+
+
+def _short(state: _State, got: int, expected: int) -> _Failure:
+    return _Failure(
+        TransportError(
+            f"GET {state.safe_url}: the body ended after {got} of {expected} bytes; "
+            "the connection was probably cut, try again"
+        ),
+        True,
+    )
+
+
+async def _discard(part: Path) -> None:
+    await anyio.Path(part).unlink(missing_ok=True)
+
+
+async def _probe(job: FileJob, state: _State) -> None:
+    """Learn ``ETag``/``Accept-Ranges`` with a HEAD before resuming an old ``.part``."""
+    try:
+        response = await job.http.head(state.url)
+    except httpx.HTTPError:
+        return
+    if response.is_success:
+        state.etag = response.headers.get("etag")
+        state.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+
+
+def _request_headers(state: _State) -> dict[str, str]:
+    if state.offset <= 0 or not state.ranges:
+        return {}
+    headers = {"Range": f"bytes={state.offset}-"}
+    if state.etag:
+        headers["If-Range"] = state.etag
+    return headers
+
+
+async def _write_body(
+    job: FileJob, state: _State, response: httpx.Response, expected: int | None
+) -> _Failure | None:
+    part = part_path(state.target)
+    appending = response.status_code == 206
+    if not appending:
+        state.offset = 0
+    got = 0
+    async with await anyio.open_file(part, "ab" if appending else "wb") as out:
+        try:
+            async for chunk in response.aiter_bytes(CHUNK):
+                await out.write(chunk)
+                got += len(chunk)
+                state.offset += len(chunk)
+                state.received += len(chunk)
+                job.on_bytes(len(chunk))
+        except httpx.HTTPError as exc:
+            return _transport(state, exc)
+    if expected is not None and got != expected:
+        if got > expected:
+            await _discard(part)
+            state.offset = 0
+        return _short(state, got, expected)
+    return None
+
+
+async def _handle_416(state: _State, response: httpx.Response) -> bool | _Failure:
+    match = _TOTAL.match(response.headers.get("content-range", "").strip())
+    if match is not None and int(match.group(2)) == state.offset:
+        return True
+    await _discard(part_path(state.target))
+    state.offset = 0
+    error = TransportError(f"GET {state.safe_url}: the partial file does not match; restarting")
+    return _Failure(error, True, immediate=True)
+
+
+async def _error_response(job: FileJob, response: httpx.Response) -> _Failure:
+    await response.aread()
+    wait = retry_after_seconds(response.headers, now=job.clock.now())
+    status = response.status_code
+    retryable = retryable_status("GET", status, has_retry_after=wait is not None)
+    return _Failure(api_error_from_response(response), retryable, wait, status == 429)
+
+
+async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
+    """One GET; True when the ``.part`` file is complete."""
+    try:
+        async with job.http.stream("GET", state.url, headers=_request_headers(state)) as response:
+            status = response.status_code
+            if status == 416 and state.offset > 0:
+                return await _handle_416(state, response)
+            if not response.is_success:
+                return await _error_response(job, response)
+            state.etag = response.headers.get("etag")
+            state.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+            expected = _expected_length(state, response)
+            if isinstance(expected, _Failure):
+                await _discard(part_path(state.target))
+                return expected
+            failure = await _write_body(job, state, response, expected)
+            return failure if failure is not None else True
+    except httpx.HTTPError as exc:
+        return _transport(state, exc)
+
+
+def _expected_length(state: _State, response: httpx.Response) -> int | _Failure | None:
+    length = response.headers.get("content-length")
+    expected = int(length) if length is not None and length.isdigit() else None
+    if response.status_code != 206:
+        return expected
+    match = _TOTAL.match(response.headers.get("content-range", "").strip())
+    if match is None or match.group(1) is None or int(match.group(1)) != state.offset:
+        state.offset = 0
+        error = TransportError(f"GET {state.safe_url}: the server resumed at the wrong offset")
+        return _Failure(error, True, immediate=True)
+    return expected
+
+
+def _final(failure: _Failure, attempts: int) -> EarthScopeError:
+    error = failure.error
+    if attempts < 2:
+        return error
+    final: EarthScopeError
+    if isinstance(error, ApiError):
+        final = ApiError(
+            f"{error} (gave up after {attempts} attempts)",
+            status_code=error.status_code,
+            detail=error.detail,
+            request_id=error.request_id,
+            url=error.url,
+        )
+    else:
+        final = type(error)(f"{error} (gave up after {attempts} attempts)")
+    final.__cause__ = error.__cause__
+    return final
+
+
+async def fetch_file(job: FileJob, url: str, target: Path) -> int:
+    """Download ``url`` to ``target`` (via ``<target>.part``); return the bytes received.
+
+    Raises:
+        ApiError: a non-retryable answer, or a retryable one after the retry budget.
+        TransportError: the network failed, or bodies kept arriving truncated.
+        OSError: the file could not be written (the caller turns it into a result).
+    """
+    state = _State(url, target)
+    part = anyio.Path(part_path(target))
+    if await part.exists():
+        state.offset = (await part.stat()).st_size
+        if state.offset > 0:
+            await _probe(job, state)
+    deadline = job.clock.monotonic() + job.policy.max_total
+    failure: _Failure | None = None
+    for attempt in range(1, job.attempts + 1):
+        if not await job.pause.wait(deadline):
+            raise _final(failure, attempt - 1) if failure else _paused(state)
+        outcome = await _attempt(job, state)
+        if outcome is True:
+            await part.replace(target)
+            return state.received
+        assert isinstance(outcome, _Failure)
+        failure = outcome
+        wait = 0.0 if outcome.immediate else job.policy.backoff(attempt)
+        if outcome.retry_after is not None:
+            wait = outcome.retry_after
+        if outcome.rate_limited or outcome.retry_after is not None:
+            job.pause.pause(wait)
+        give_up = attempt >= job.attempts or job.clock.monotonic() + wait > deadline
+        if not outcome.retryable or give_up:
+            raise _final(outcome, attempt)
+        logger.debug("GET %s: attempt %d failed, retrying in %.2f s", state.safe_url, attempt, wait)
+        await job.clock.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _paused(state: _State) -> ApiError:
+    return ApiError(
+        f"EarthScope rate limit: requests are paused longer than the retry policy allows; "
+        f"GET {state.safe_url} was not sent. Try again later.",
+        status_code=429,
+        url=state.safe_url,
+    )

@@ -1,0 +1,84 @@
+"""Where each download goes: ``dest/<last URL segment>`` or ``dest/<given relative path>``.
+
+Names that could escape ``dest`` are rejected (``..`` segments, absolute paths, drive
+letters, empty names, a decoded ``/`` in a URL's last segment, or a path that resolves
+outside ``dest`` through a symlink); the item then fails without touching the disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import unquote, urlsplit
+
+from .._errors import DownloadError
+
+__all__ = ["PART_SUFFIX", "item_url", "part_path", "resolve_target", "safe_url"]
+
+PART_SUFFIX = ".part"
+
+
+def item_url(item: object) -> str:
+    """The URL of an input item (its text form when the item is malformed)."""
+    if isinstance(item, tuple) and item and isinstance(item[0], str):
+        return item[0]
+    return item if isinstance(item, str) else repr(item)
+
+
+def part_path(target: Path) -> Path:
+    """The ``.part`` file a download is written to before being renamed to ``target``."""
+    return target.with_name(target.name + PART_SUFFIX)
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its query string and fragment (which may carry signatures)."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def _bad(url: str, name: str, why: str) -> DownloadError:
+    return DownloadError(
+        f"refusing to save {safe_url(url)} as {name!r}: {why}; give a relative path without '..' "
+        "as (url, path)"
+    )
+
+
+def _relative_name(item: object) -> tuple[str, str]:
+    if isinstance(item, str):
+        url = item
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if "/" in name or "\\" in name:
+            raise _bad(url, name, "the URL's last segment contains a path separator")
+        return url, name
+    if (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], (str, os.PathLike))
+    ):
+        path = os.fspath(item[1])
+        if not isinstance(path, str):
+            raise DownloadError(f"the path for {safe_url(item[0])} must be text, got bytes")
+        return item[0], path
+    raise DownloadError(f"cannot download {item!r}: give a URL or a (url, relative path) pair")
+
+
+def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
+    """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe."""
+    url, name = _relative_name(item)
+    if not url.startswith(("http://", "https://")):
+        raise DownloadError(f"cannot download {safe_url(url)!r}: only http(s) URLs are supported")
+    if not name or name.endswith(("/", "\\")):
+        raise _bad(url, name, "the file name is empty")
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith("\\"):
+        raise _bad(url, name, "absolute paths are not allowed")
+    parts = windows.parts  # splits on both separators
+    if any(part in ("..", ".") for part in parts) or name in (".", ".."):
+        raise _bad(url, name, "'.' and '..' segments are not allowed")
+    if name.endswith(PART_SUFFIX):
+        raise _bad(url, name, f"names ending in {PART_SUFFIX!r} are reserved for partial files")
+    target = dest.joinpath(*parts)
+    root = dest.resolve()
+    if not target.resolve().is_relative_to(root):
+        raise _bad(url, name, "it resolves outside the destination directory")
+    return url, target
