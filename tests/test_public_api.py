@@ -9,7 +9,17 @@ import pytest
 
 import earthscope_sdk_async
 
-MODULES = ["earthscope_sdk_async", "earthscope_sdk_async.testing"]
+MODULES = [
+    "earthscope_sdk_async",
+    "earthscope_sdk_async.testing",
+    "earthscope_sdk_async.compat",
+    "earthscope_sdk_async.compat.auth",
+    "earthscope_sdk_async.compat.auth.auth_flow",
+    "earthscope_sdk_async.compat.auth.device_code_flow",
+    "earthscope_sdk_async.compat.auth.client_credentials_flow",
+    "earthscope_sdk_async.compat.user",
+    "earthscope_sdk_async.compat.user.user",
+]
 
 
 @pytest.mark.parametrize("module_name", MODULES)

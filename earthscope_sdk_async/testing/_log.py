@@ -30,7 +30,7 @@ def classify_endpoint(path: str) -> str:
         return _EXACT[path]
     if path.startswith("/files/"):
         return "files"
-    if path.startswith(("/beta/", "/user/")):
+    if path.startswith(("/beta/", "/user/", "/api/")):
         return "api"
     return "unknown"
 

@@ -155,6 +155,8 @@ class Router:
             return self._bearer(self._aws)(request)
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
+        if path.rstrip("/") == "/api/v0/user" and request.method == "GET":  # earthscope-sdk 0.2.1
+            return self._bearer(self._profile)(request)
         return json_response(404, {"detail": f"Not found: {path}"})
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
