@@ -51,6 +51,7 @@ if typing.TYPE_CHECKING:
     from ._stores import KeyringTokenStore as KeyringTokenStore
     from ._stores import MemoryTokenStore as MemoryTokenStore
     from ._stores import OnSave as OnSave
+    from ._stores import RedisTokenStore as RedisTokenStore
     from ._stores import TokenStore as TokenStore
     from ._tokens import Tokens as Tokens
     from ._version import __version__ as __version__
@@ -88,6 +89,7 @@ __all__ = [
     "OnSave",
     "Prompt",
     "RateLimitError",
+    "RedisTokenStore",
     "RetryPolicy",
     "Settings",
     "SyncUserService",
@@ -144,6 +146,7 @@ _HOMES = {
     "KeyringTokenStore": "._stores",
     "MemoryTokenStore": "._stores",
     "OnSave": "._stores",
+    "RedisTokenStore": "._stores",
     "TokenStore": "._stores",
     "Tokens": "._tokens",
 }

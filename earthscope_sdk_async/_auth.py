@@ -41,6 +41,7 @@ class EarthScopeAuth(httpx.Auth):
         if api_host:
             hosts.append(api_host)
         self.allowed_hosts: tuple[str, ...] = tuple(h.lower() for h in hosts)
+        self._verdicts: dict[tuple[str, str], bool] = {}
         self._portal: PortalThread | None = None
         self._portal_guard = threading.Lock()
 
@@ -49,8 +50,17 @@ class EarthScopeAuth(httpx.Auth):
 
     def applies_to(self, url: httpx.URL) -> bool:
         """True when ``url`` may receive the bearer token (allowed host, https or loopback)."""
-        host = url.host.lower()
-        if url.scheme != "https" and not (url.scheme == "http" and is_loopback_host(host)):
+        key = (url.scheme, url.host)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._judge(*key)
+            if len(self._verdicts) < 1024:  # bounded: hosts come from URLs we are given
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _judge(self, scheme: str, host: str) -> bool:
+        host = host.lower()
+        if scheme != "https" and not (scheme == "http" and is_loopback_host(host)):
             return False
         return any(
             host == pattern or (pattern.startswith("*.") and fnmatch.fnmatchcase(host, pattern))

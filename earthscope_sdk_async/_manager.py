@@ -195,15 +195,20 @@ class TokenManager:
 
     async def _renew(self, *, force: bool, stale: str | None) -> Tokens:
         stale = stale or self._rejected
-        async with self._all_locks():
-            if not self._loaded:
-                self._adopt(await self._read_store())
-                self._loaded = True
-            if not force and self._is_usable(stale):
+        async with self._process_locks():
+            # Another task or thread may have refreshed while we queued: no store lock needed.
+            if self._loaded and not force and self._is_usable(stale):
                 assert self._tokens is not None
                 return self._tokens
-            with anyio.CancelScope(shield=True):  # C37: a committed rotation is always saved
-                tokens = await self._adopt_or_exchange(force=force, stale=stale)
+            async with self.store.lock():
+                if not self._loaded:
+                    self._adopt(await self._read_store())
+                    self._loaded = True
+                if not force and self._is_usable(stale):
+                    assert self._tokens is not None
+                    return self._tokens
+                with anyio.CancelScope(shield=True):  # C37: a committed rotation is always saved
+                    tokens = await self._adopt_or_exchange(force=force, stale=stale)
         await anyio.lowlevel.checkpoint_if_cancelled()  # the caller's cancellation, now
         return tokens
 
@@ -295,14 +300,20 @@ class TokenManager:
         return lock
 
     @asynccontextmanager
-    async def _all_locks(self) -> AsyncIterator[None]:
+    async def _process_locks(self) -> AsyncIterator[None]:
+        """This event loop's lock, then the lock shared by every loop and thread."""
         async with self._local_lock():
             await _acquire_thread_lock(self._thread_lock)
             try:
-                async with self.store.lock():
-                    yield
+                yield
             finally:
                 self._thread_lock.release()
+
+    @asynccontextmanager
+    async def _all_locks(self) -> AsyncIterator[None]:
+        """The process locks, then the store's cross-process lock."""
+        async with self._process_locks(), self.store.lock():
+            yield
 
 
 async def _acquire_thread_lock(lock: threading.Lock) -> None:

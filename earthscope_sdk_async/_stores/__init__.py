@@ -8,6 +8,9 @@ Stores shipped here:
 * :class:`KeyringTokenStore`: the OS keyring (``pip install 'earthscope-sdk-async[keyring]'``).
 * :class:`EnvTokenStore`: starts from ``ES_OAUTH2__REFRESH_TOKEN`` / ``ES_OAUTH2__ACCESS_TOKEN``
   and hands rotated tokens to an ``on_save`` hook.
+* :class:`RedisTokenStore`: one Redis key shared by a fleet of workers on many machines, with
+  a Redis lock (lease + automatic extension) around each refresh
+  (``pip install 'earthscope-sdk-async[redis]'``).
 
 Writing your own store
 ----------------------
@@ -69,6 +72,7 @@ from ._keyring import KeyringTokenStore as KeyringTokenStore
 from ._memory import MemoryTokenStore as MemoryTokenStore
 from ._protocol import OnSave as OnSave
 from ._protocol import TokenStore as TokenStore
+from ._redis import RedisTokenStore as RedisTokenStore
 
 __all__ = [
     "EnvTokenStore",
@@ -76,5 +80,6 @@ __all__ = [
     "KeyringTokenStore",
     "MemoryTokenStore",
     "OnSave",
+    "RedisTokenStore",
     "TokenStore",
 ]
