@@ -40,7 +40,7 @@ _STRING_FIELDS = (
     "revoke_path",
     "userinfo_path",
 )
-_NUMBER_FIELDS = ("refresh_leeway", "timeout_connect", "timeout_read")
+_NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
 _HOSTS_FIELDS = ("allowed_hosts",)
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -54,6 +54,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "refresh_token",
         "allowed_hosts",
         "refresh_leeway",
+        "refresh_ahead",
         "device_code_path",
         "token_path",
         "revoke_path",

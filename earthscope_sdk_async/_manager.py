@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,8 +24,9 @@ import httpx
 from anyio.lowlevel import RunVar
 
 from ._clock import Clock, SystemClock
-from ._errors import LoginRequiredError, TokenStoreError
+from ._errors import ClientClosedError, EarthScopeError, LoginRequiredError, TokenStoreError
 from ._flows import ClientCredentialsFlow, DeviceCodeFlow, Prompt, refresh_tokens, revoke_token
+from ._portal import PortalThread
 from ._settings import Settings
 from ._stores import MemoryTokenStore, TokenStore
 from ._tokens import Tokens, fingerprint
@@ -62,6 +64,10 @@ class TokenManager:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._tokens: Tokens | None = None
         self._fresh_until = _NEVER  # clock.monotonic() before which _tokens is fresh
+        self._ahead_at = math.inf  # clock.monotonic() after which a background refresh starts
+        self._ahead: PortalThread | None = None  # the loop that runs background refreshes
+        self._ahead_guard = threading.Lock()
+        self._ahead_closed = False
         self._loaded = False
         self._rejected: str | None = None  # an access token a server refused (invalidate)
         self._thread_lock = threading.Lock()
@@ -84,7 +90,10 @@ class TokenManager:
         Synchronous, lock-free and loop-free: the fast path of every request.
         """
         tokens = self._tokens
-        if tokens is not None and self._clock.monotonic() < self._fresh_until:
+        now = self._clock.monotonic()
+        if tokens is not None and now < self._fresh_until:
+            if now >= self._ahead_at:
+                self._start_refresh_ahead(tokens.access_token)
             return tokens.access_token
         return None
 
@@ -97,7 +106,8 @@ class TokenManager:
         token = self.cached_access_token()
         if token is not None:
             return token
-        return (await self._renew(force=False, stale=None)).access_token
+        token = (await self._renew(force=False, stale=None)).access_token
+        return self.cached_access_token() or token  # (starts refresh-ahead if already due)
 
     async def get_tokens(self) -> Tokens:
         """Like :meth:`get_access_token`, but return the whole :class:`Tokens`."""
@@ -123,6 +133,35 @@ class TokenManager:
         token in the store; machine clients run the client-credentials grant again.
         """
         return await self._renew(force=force, stale=None)
+
+    def close(self) -> None:
+        """Stop the background refresh-ahead thread, if one was started (blocking, quick)."""
+        with self._ahead_guard:
+            ahead, self._ahead = self._ahead, None
+            self._ahead_at = math.inf
+            self._ahead_closed = True
+        if ahead is not None:
+            ahead.stop()
+
+    def _start_refresh_ahead(self, current: str) -> None:
+        """Refresh in the background while ``current`` keeps serving (ANCHORS item 5)."""
+        with self._ahead_guard:
+            if self._ahead_at == math.inf:
+                return  # already started for this token, or closed
+            self._ahead_at = math.inf
+            if self._ahead is None:
+                self._ahead = PortalThread(name="earthscope-refresh-ahead")
+            ahead = self._ahead
+        try:
+            ahead.portal().start_task_soon(self._refresh_ahead, current)
+        except (RuntimeError, ClientClosedError):  # shutting down: the normal path refreshes
+            logger.debug("refresh-ahead not started: its loop is closed")
+
+    async def _refresh_ahead(self, current: str) -> None:
+        try:
+            await self._renew(force=False, stale=current)
+        except EarthScopeError as exc:  # the token still serves; expiry retries the normal way
+            logger.warning("background refresh failed (%s); will retry at expiry", exc)
 
     def invalidate(self, token: str) -> None:
         """Mark ``token`` as rejected; clears it only if it is still the held access token."""
@@ -267,11 +306,18 @@ class TokenManager:
             self._fresh_until = _NEVER
             return
         ttl = tokens.ttl(now=self._clock.now())
+        ahead = self.settings.refresh_ahead
         if ttl is None:
-            self._fresh_until = math.inf
-        else:
-            left = ttl.total_seconds() - self.settings.refresh_leeway
-            self._fresh_until = self._clock.monotonic() + left
+            self._fresh_until = self._ahead_at = math.inf
+            return
+        left = ttl.total_seconds() - self.settings.refresh_leeway
+        self._fresh_until = self._clock.monotonic() + left
+        with self._ahead_guard:
+            if ahead > 0 and not self._ahead_closed:
+                jitter = ahead * (0.5 + random.random() / 2)  # noqa: S311 - not cryptographic
+                self._ahead_at = self._fresh_until - jitter
+            else:
+                self._ahead_at = math.inf
 
     async def _read_store(self) -> Tokens | None:
         tokens = await self.store.load()

@@ -44,6 +44,7 @@ ENV_VARS: dict[str, str] = {
     "ES_OAUTH2__SCOPE": "scope",
     "ES_OAUTH2__REFRESH_TOKEN": "refresh_token",
     "ES_OAUTH2__REFRESH_LEEWAY": "refresh_leeway",
+    "ES_OAUTH2__REFRESH_AHEAD": "refresh_ahead",
     "ES_OAUTH2__ALLOWED_HOSTS": "allowed_hosts",
     "ES_RESOURCES__API_URL": "api_url",
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
@@ -51,7 +52,7 @@ ENV_VARS: dict[str, str] = {
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
-_NUMBER_FIELDS = frozenset({"refresh_leeway", "timeout_connect", "timeout_read"})
+_NUMBER_FIELDS = frozenset({"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read"})
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -142,6 +143,9 @@ class Settings:
     """The configuration profile these settings belong to."""
     refresh_leeway: float = 60.0
     """Seconds before expiry at which a token counts as expired (C40, C60)."""
+    refresh_ahead: float = 0.0
+    """Seconds before the leeway at which a background refresh starts while the current token
+    keeps serving (with jitter: between half and all of it); 0 turns refresh-ahead off."""
     timeout_connect: float = 10.0
     """Seconds to wait for a connection."""
     timeout_read: float = 30.0
@@ -187,6 +191,11 @@ class Settings:
             self,
             "refresh_leeway",
             _check_seconds("refresh_leeway", self.refresh_leeway, positive=False),
+        )
+        set_(
+            self,
+            "refresh_ahead",
+            _check_seconds("refresh_ahead", self.refresh_ahead, positive=False),
         )
         set_(
             self,

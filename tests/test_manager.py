@@ -287,3 +287,61 @@ def test_http_client_can_be_supplied(fake_earthscope: FakeEarthScope) -> None:
 
     anyio.run(main)
     assert fake_earthscope.count("token") == 1
+
+
+async def test_refresh_ahead_serves_current_token_while_refreshing(
+    fake_earthscope: FakeEarthScope,
+) -> None:
+    # fresh for 5 s beyond the 60 s leeway; refresh-ahead starts 15-30 s before that: due now
+    soon = fake_earthscope.issue_tokens().replace(
+        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
+    )
+    settings = fake_earthscope.settings(refresh_ahead=30)
+    manager = TokenManager(settings, store=MemoryTokenStore(soon))
+    try:
+        assert await manager.get_access_token() == soon.access_token  # served at once
+        with anyio.fail_after(10):
+            while fake_earthscope.refresh_count == 0:  # the background refresh happens
+                await anyio.sleep(0.01)
+            while manager.cached_access_token() == soon.access_token:
+                await anyio.sleep(0.01)
+        new = await manager.get_access_token()
+        assert new != soon.access_token
+        for _ in range(100):
+            assert await manager.get_access_token() == new  # a fresh token: no more refreshes
+        assert fake_earthscope.count("token", grant_type="refresh_token") == 1
+    finally:
+        manager.close()
+
+
+async def test_refresh_ahead_off_by_default(fake_earthscope: FakeEarthScope) -> None:
+    soon = fake_earthscope.issue_tokens().replace(
+        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
+    )
+    manager = TokenManager(fake_earthscope.settings(), store=MemoryTokenStore(soon))
+    assert await manager.get_access_token() == soon.access_token
+    assert manager._ahead is None  # no background thread started
+    assert fake_earthscope.count("token") == 0
+
+
+async def test_refresh_ahead_failure_keeps_serving(fake_earthscope: FakeEarthScope) -> None:
+    soon = fake_earthscope.issue_tokens().replace(
+        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
+    )
+    assert soon.refresh_token is not None
+    fake_earthscope.revoke_family(soon.refresh_token)
+    manager = TokenManager(
+        fake_earthscope.settings(refresh_ahead=30), store=MemoryTokenStore(soon)
+    )
+    try:
+        assert await manager.get_access_token() == soon.access_token
+        with anyio.fail_after(10):
+            while fake_earthscope.count("token") == 0:
+                await anyio.sleep(0.01)
+        # the background refresh failed (invalid_grant): the current token still serves,
+        # and no second background attempt is made for it
+        for _ in range(10):
+            assert await manager.get_access_token() == soon.access_token
+        assert fake_earthscope.count("token") == 1
+    finally:
+        manager.close()

@@ -126,3 +126,11 @@ def test_replace_validates_and_rejects_unknown() -> None:
 )
 def test_is_loopback_host(host: str | None, expected: bool) -> None:
     assert is_loopback_host(host) is expected
+
+
+def test_refresh_ahead_validated_and_loaded_from_env() -> None:
+    assert Settings().refresh_ahead == 0.0
+    with pytest.raises(ConfigError, match="refresh_ahead"):
+        Settings(refresh_ahead=-1)
+    loaded = Settings.load(environ={"ES_OAUTH2__REFRESH_AHEAD": "120"})
+    assert loaded.refresh_ahead == 120.0

@@ -20,7 +20,7 @@ from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._download import DownloadSource, ProgressCallback, run_download
+from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
 from ._download_types import DownloadReport
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
@@ -115,6 +115,7 @@ class AsyncEarthScopeClient:
                 await binding.aclose()  # closes the pool
             # else: the pool belongs to another event loop, which closes it when it ends
         self.auth.close()
+        self.tokens.close()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -193,9 +194,11 @@ class AsyncEarthScopeClient:
         *,
         concurrency: int = 16,
         overwrite: bool = False,
-        progress: ProgressCallback | None = None,
+        progress: ProgressOption = None,
         retries: int | None = None,
         per_file_timeout: float | None = None,
+        checksum: ChecksumOption = None,
+        checksum_algorithm: str = "sha256",
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -208,7 +211,11 @@ class AsyncEarthScopeClient:
         ``retries`` = attempts per file, default ``retry_policy.max_attempts``), a 429
         pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds.
         ``progress`` gets a :class:`DownloadProgress` at most ~10 times a second and once
-        at the end.
+        at the end; ``progress=True`` shows a bar (tqdm's when installed, which also works
+        in Jupyter, else one line of text on stderr). ``checksum`` gives each URL's expected
+        hex digest (a mapping, or a callable returning the digest or ``None``), computed
+        with ``checksum_algorithm`` while the file streams: a mismatch deletes the
+        ``.part`` file and downloads it once more from scratch, then fails the file.
 
         Returns a :class:`DownloadReport` (one result per item, in input order); failures
         do not raise: call ``report.raise_for_failures()`` for a :class:`DownloadError`.
@@ -227,6 +234,8 @@ class AsyncEarthScopeClient:
             progress=progress,
             retries=retries,
             per_file_timeout=per_file_timeout,
+            checksum=checksum,
+            checksum_algorithm=checksum_algorithm,
         )
 
     # -- authentication --------------------------------------------------------------------
