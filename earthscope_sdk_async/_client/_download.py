@@ -6,16 +6,20 @@ generator of a million URLs is never materialised. Each item gets one
 :class:`DownloadResult`; a bad item (unsafe name, HTTP 404...) fails alone, never the batch.
 
 An existing final file is skipped without any request unless ``overwrite=True`` (existence
-only: its size is not checked, since a final file only ever appears by renaming a complete
-``.part``). See :mod:`._download_file` for retries, resuming and the atomic rename.
+only: its size is not checked, and it is not hashed even when a checksum is expected, since
+a final file only ever appears by renaming a complete, verified ``.part``). The producer
+looks each item up on disk (:func:`locate`, one worker thread call) before queueing it, so a
+worker goes from one response straight to its next request. See :mod:`._download_file` for
+retries, resuming, checksums and the atomic rename, :mod:`._download_progress` for
+``progress``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
-import time
-from collections.abc import AsyncIterable, Callable, Iterable, Sized
+from collections.abc import AsyncIterable, Iterable, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -24,14 +28,28 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
+from ._download_checksum import ChecksumOption, Checksums
 from ._download_file import FileJob, fetch_file
-from ._download_paths import item_url, resolve_target, safe_url
-from ._download_types import DownloadProgress, DownloadReport, DownloadResult
+from ._download_paths import Spot, item_url, locate, safe_url
+from ._download_progress import (
+    ProgressCallback,
+    ProgressOption,
+    Tracker,
+    resolve_progress,
+)
+from ._download_types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
     from ._async_client import AsyncEarthScopeClient
 
-__all__ = ["DownloadItem", "DownloadSource", "ProgressCallback", "run_download"]
+__all__ = [
+    "ChecksumOption",
+    "DownloadItem",
+    "DownloadSource",
+    "ProgressCallback",
+    "ProgressOption",
+    "run_download",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,54 +57,6 @@ DownloadItem: TypeAlias = "str | tuple[str, str | os.PathLike[str]]"
 """A URL (saved under its last path segment) or a ``(url, relative path)`` pair."""
 DownloadSource: TypeAlias = "Iterable[DownloadItem] | AsyncIterable[DownloadItem]"
 """What :meth:`AsyncEarthScopeClient.download` accepts."""
-ProgressCallback: TypeAlias = Callable[[DownloadProgress], None]
-"""Called with a :class:`DownloadProgress` at most about 10 times a second, and at the end."""
-
-_INTERVAL = 0.1
-
-
-class _Progress:
-    """Counts bytes and files; calls the callback at most every ``_INTERVAL`` seconds."""
-
-    def __init__(self, callback: ProgressCallback | None, files_total: int | None) -> None:
-        self.callback = callback
-        self.files_total = files_total
-        self.bytes_done = 0
-        self.files_done = 0
-        self.started = time.monotonic()
-        self.last = -float("inf")
-
-    def add_bytes(self, count: int) -> None:
-        self.bytes_done += count
-        self._maybe_emit()
-
-    def file_done(self) -> None:
-        self.files_done += 1
-        self._maybe_emit()
-
-    def finish(self) -> None:
-        self.files_total = self.files_done
-        self._emit(self.bytes_done)
-
-    def _maybe_emit(self) -> None:
-        if self.callback is not None and time.monotonic() - self.last >= _INTERVAL:
-            self._emit(None)
-
-    def _emit(self, bytes_total: int | None) -> None:
-        callback = self.callback
-        if callback is None:
-            return
-        now = time.monotonic()
-        self.last = now
-        rate = self.bytes_done / max(now - self.started, 1e-6)
-        snapshot = DownloadProgress(
-            self.bytes_done, bytes_total, self.files_done, self.files_total, rate
-        )
-        try:
-            callback(snapshot)
-        except Exception:  # a broken callback must not abort the batch
-            logger.warning("the download progress callback failed; ignoring it", exc_info=True)
-            self.callback = None
 
 
 @dataclass
@@ -97,7 +67,7 @@ class _Batch:
     dest: Path
     overwrite: bool
     per_file_timeout: float | None
-    progress: _Progress
+    progress: Tracker
     results: dict[int, DownloadResult] = field(default_factory=dict)
     claimed: set[Path] = field(default_factory=set)
 
@@ -122,96 +92,136 @@ async def run_download(
     *,
     concurrency: int,
     overwrite: bool,
-    progress: ProgressCallback | None,
+    progress: ProgressOption,
     retries: int | None,
     per_file_timeout: float | None,
+    checksum: ChecksumOption = None,
+    checksum_algorithm: str = "sha256",
 ) -> DownloadReport:
     """The body of :meth:`AsyncEarthScopeClient.download`."""
     _check_options(concurrency, retries, per_file_timeout)
+    checksums = Checksums(checksum, checksum_algorithm)
+    callback, bar = resolve_progress(progress)
     root = Path(dest)
     try:
-        await anyio.Path(root).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DownloadError(f"cannot create the destination {root}: {exc.strerror}") from exc
-    attempts = retries if retries is not None else client.retry_policy.max_attempts
-    tracker = _Progress(progress, len(urls) if isinstance(urls, Sized) else None)
-    job = FileJob(
-        client.http, client.retry_policy, attempts, client._pause, client.clock, tracker.add_bytes
-    )
-    batch = _Batch(job, root, overwrite, per_file_timeout, tracker)
-    send, receive = anyio.create_memory_object_stream[tuple[int, object]](concurrency)
+        try:
+            await anyio.Path(root).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DownloadError(f"cannot create the destination {root}: {exc.strerror}") from exc
+        tracker = Tracker(callback, len(urls) if isinstance(urls, Sized) else None)
+        attempts = retries if retries is not None else client.retry_policy.max_attempts
+        job = FileJob(
+            client.http,
+            client.retry_policy,
+            attempts,
+            client._pause,
+            client.clock,
+            tracker.add_bytes,
+            checksums,
+        )
+        return await _run(
+            _Batch(job, root, overwrite, per_file_timeout, tracker), urls, concurrency
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+_Located: TypeAlias = "Spot | DownloadResult"
+"""Where an item goes, or its failed result."""
+
+
+async def _run(batch: _Batch, urls: DownloadSource, concurrency: int) -> DownloadReport:
+    send, receive = anyio.create_memory_object_stream[tuple[int, _Located]](concurrency)
     failure: BaseException | None = None
     async with anyio.create_task_group() as group:
         async with receive:
             for _ in range(concurrency):
                 group.start_soon(_worker, batch, receive.clone())
         try:
-            await _produce(urls, send)
+            await _produce(batch, urls, send)
         except Exception as exc:  # the caller's iterable failed: stop and re-raise it
             failure = exc
             group.cancel_scope.cancel()
     if failure is not None:
         raise failure
-    tracker.finish()
+    batch.progress.finish()
     return DownloadReport([batch.results[i] for i in sorted(batch.results)])
 
 
-async def _produce(urls: DownloadSource, send: ObjectSendStream[tuple[int, object]]) -> None:
+async def _produce(
+    batch: _Batch, urls: DownloadSource, send: ObjectSendStream[tuple[int, _Located]]
+) -> None:
+    """Feed the workers, each item already located on disk: a worker then goes from one
+    response straight to its next request (an idle connection costs every request made
+    meanwhile some work in httpcore's pool)."""
     async with send:
         index = 0
         if isinstance(urls, AsyncIterable):
             async for item in urls:
-                await send.send((index, item))
+                await send.send((index, await _locate(batch, item)))
                 index += 1
         else:
             for item in urls:
-                await send.send((index, item))
+                await send.send((index, await _locate(batch, item)))
                 index += 1
 
 
-async def _worker(batch: _Batch, receive: ObjectReceiveStream[tuple[int, object]]) -> None:
+async def _worker(batch: _Batch, receive: ObjectReceiveStream[tuple[int, _Located]]) -> None:
     async with receive:
-        async for index, item in receive:
-            batch.results[index] = await _one(batch, item)
+        async for index, located in receive:
+            batch.results[index] = await _one(batch, located)
             batch.progress.file_done()
 
 
-async def _one(batch: _Batch, item: object) -> DownloadResult:
+async def _locate(batch: _Batch, item: object) -> _Located:
     url = item_url(item)
     try:
-        url, target = await anyio.to_thread.run_sync(resolve_target, item, batch.dest)
+        return await anyio.to_thread.run_sync(locate, item, batch.dest, batch.overwrite)
     except DownloadError as exc:
         return DownloadResult(url, None, "failed", error=exc)
+    except OSError as exc:
+        return DownloadResult(url, None, "failed", error=_write_error(exc))
+
+
+async def _one(batch: _Batch, spot: _Located) -> DownloadResult:
+    if isinstance(spot, DownloadResult):
+        return spot
+    url, target = spot.url, spot.target
     if target in batch.claimed:
         error = DownloadError(
             f"{safe_url(url)}: {target} is already the destination of another item"
         )
         return DownloadResult(url, target, "failed", error=error)
     batch.claimed.add(target)
+    if spot.existing is not None:
+        return DownloadResult(url, target, "skipped", spot.existing)
     try:
-        return await _save(batch, url, target)
+        return await _save(batch, spot)
     except EarthScopeError as exc:
         return DownloadResult(url, target, "failed", error=exc)
     except OSError as exc:
-        error = DownloadError(f"cannot write {target}: {exc.strerror or exc}")
-        error.__cause__ = exc
-        return DownloadResult(url, target, "failed", error=error)
+        return DownloadResult(url, target, "failed", error=_write_error(exc))
 
 
-async def _save(batch: _Batch, url: str, target: Path) -> DownloadResult:
-    final = anyio.Path(target)
-    if not batch.overwrite and await final.is_file():
-        return DownloadResult(url, target, "skipped", (await final.stat()).st_size)
-    await final.parent.mkdir(parents=True, exist_ok=True)
-    if batch.per_file_timeout is None:
-        received = await fetch_file(batch.job, url, target)
-        return DownloadResult(url, target, "downloaded", received)
-    with anyio.move_on_after(batch.per_file_timeout) as scope:
-        received = await fetch_file(batch.job, url, target)
-    if scope.cancelled_caught:
-        raise TransportError(
-            f"downloading {safe_url(url)} took longer than "
-            f"per_file_timeout={batch.per_file_timeout} s; "
-            "run again to resume it, or raise the timeout"
+def _write_error(exc: OSError) -> DownloadError:
+    where = exc.filename if exc.filename is not None else "the destination"
+    error = DownloadError(f"cannot write {where}: {exc.strerror or exc}")
+    error.__cause__ = exc
+    return error
+
+
+async def _save(batch: _Batch, spot: Spot) -> DownloadResult:
+    url, target = spot.url, spot.target
+    expected = batch.job.checksums.expected(url)
+    with anyio.move_on_after(batch.per_file_timeout or math.inf) as scope:
+        fetched = await fetch_file(batch.job, url, target, expected, spot.part_size)
+        return DownloadResult(
+            url, target, "downloaded", fetched.received, checksum=fetched.checksum
         )
-    return DownloadResult(url, target, "downloaded", received)
+    assert scope.cancelled_caught
+    raise TransportError(
+        f"downloading {safe_url(url)} took longer than "
+        f"per_file_timeout={batch.per_file_timeout} s; "
+        "run again to resume it, or raise the timeout"
+    )

@@ -13,13 +13,20 @@ when the server advertises ranges (learnt from the previous attempt, or from a H
 when the size matches and restart otherwise. The final name only ever appears through an
 atomic ``os.replace`` of a complete ``.part`` (no fsync: a crash may lose data, but never
 leaves a truncated final file after a clean rename).
+
+Bodies are requested without content coding (``Accept-Encoding: identity``, so lengths,
+ranges and checksums all refer to the bytes saved) and read with ``aiter_raw``; see
+:mod:`._download_sink` for the writes (what arrived before a network error is written too,
+so a retry resumes after it). With an expected checksum, a complete
+``.part`` whose digest differs is deleted and downloaded once more from scratch; a second
+mismatch fails the file.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +35,18 @@ import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
-from .._errors import ApiError, EarthScopeError, TransportError
+from .._errors import ApiError, DownloadError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
+from ._download_checksum import Checksums, Hasher, hash_prefix
 from ._download_paths import part_path
+from ._download_sink import BodySink
 from ._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
 
-__all__ = ["FileJob", "fetch_file"]
+__all__ = ["FileJob", "Fetched", "fetch_file"]
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 512 * 1024
+_IDENTITY = {"Accept-Encoding": "identity"}
 _TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
 
 
@@ -51,6 +60,15 @@ class FileJob:
     pause: SharedPause
     clock: Clock
     on_bytes: Callable[[int], None]
+    checksums: Checksums
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A file saved: the bytes received (over every attempt), the verified digest if any."""
+
+    received: int
+    checksum: str | None
 
 
 @dataclass
@@ -63,6 +81,11 @@ class _State:
     etag: str | None = None
     ranges: bool = False
     received: int = 0
+    expected: str | None = None  # the hex digest to verify, if any
+    hasher: Hasher | None = None  # covers the first ``hashed`` bytes of the .part
+    hashed: int = 0
+    renamed: bool = False  # the complete, verified .part is the target now
+    digest: str | None = None  # the verified digest, once renamed
 
     @property
     def safe_url(self) -> str:
@@ -114,11 +137,65 @@ async def _probe(job: FileJob, state: _State) -> None:
 
 def _request_headers(state: _State) -> dict[str, str]:
     if state.offset <= 0 or not state.ranges:
-        return {}
-    headers = {"Range": f"bytes={state.offset}-"}
+        return dict(_IDENTITY)
+    headers = {**_IDENTITY, "Range": f"bytes={state.offset}-"}
     if state.etag:
         headers["If-Range"] = state.etag
     return headers
+
+
+def _encoded(response: httpx.Response) -> bool:
+    """True when the server applied a content coding although identity was asked for."""
+    return response.headers.get("content-encoding", "identity").strip().lower() not in (
+        "",
+        "identity",
+    )
+
+
+def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives (decoded only if the server insisted on a content coding)."""
+    return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
+
+
+async def _prepare_hasher(job: FileJob, state: _State, part: Path) -> Hasher | None:
+    """The hasher to continue with: fresh from byte 0, or fed the ``.part`` prefix again."""
+    if state.expected is None:
+        return None
+    if state.offset == 0:
+        state.hasher, state.hashed = job.checksums.new(), 0
+    elif state.hasher is None or state.hashed != state.offset:
+        hasher = job.checksums.new()
+        await anyio.to_thread.run_sync(hash_prefix, hasher, part, state.offset)
+        state.hasher, state.hashed = hasher, state.offset
+    return state.hasher
+
+
+def _on_written(job: FileJob, state: _State, hashing: bool) -> Callable[[int], None]:
+    def written(count: int) -> None:
+        state.offset += count
+        state.received += count
+        if hashing:
+            state.hashed = state.offset
+        job.on_bytes(count)
+
+    return written
+
+
+def _renamer(state: _State, part: Path, expected: int | None) -> Callable[[int], None]:
+    """Rename the ``.part`` when this body was complete and its digest right (blocking)."""
+
+    def rename(written: int) -> None:
+        if expected is not None and written != expected:
+            return
+        digest = None
+        if state.expected is not None:
+            digest = state.hasher.hexdigest() if state.hasher is not None else None
+            if digest != state.expected:
+                return
+        part.replace(state.target)
+        state.renamed, state.digest = True, digest
+
+    return rename
 
 
 async def _write_body(
@@ -128,22 +205,24 @@ async def _write_body(
     appending = response.status_code == 206
     if not appending:
         state.offset = 0
-    got = 0
-    async with await anyio.open_file(part, "ab" if appending else "wb") as out:
+    hasher = await _prepare_hasher(job, state, part)
+    sink = BodySink(part, appending, hasher, _on_written(job, state, hasher is not None))
+    try:
         try:
-            async for chunk in response.aiter_bytes(CHUNK):
-                await out.write(chunk)
-                got += len(chunk)
-                state.offset += len(chunk)
-                state.received += len(chunk)
-                job.on_bytes(len(chunk))
+            async for piece in _pieces(response):
+                if sink.add(piece):
+                    await sink.flush()
         except httpx.HTTPError as exc:
+            await sink.flush(final=True)  # keep what arrived: the retry resumes after it
             return _transport(state, exc)
-    if expected is not None and got != expected:
-        if got > expected:
+        await sink.flush(final=True, then=_renamer(state, part, expected))
+    finally:
+        await sink.aclose()
+    if expected is not None and sink.written != expected:
+        if sink.written > expected:
             await _discard(part)
             state.offset = 0
-        return _short(state, got, expected)
+        return _short(state, sink.written, expected)
     return None
 
 
@@ -176,6 +255,8 @@ async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
                 return await _error_response(job, response)
             state.etag = response.headers.get("etag")
             state.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+            if _encoded(response):  # lengths and ranges count encoded bytes: restart instead
+                state.ranges = False
             expected = _expected_length(state, response)
             if isinstance(expected, _Failure):
                 await _discard(part_path(state.target))
@@ -189,6 +270,8 @@ async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
 def _expected_length(state: _State, response: httpx.Response) -> int | _Failure | None:
     length = response.headers.get("content-length")
     expected = int(length) if length is not None and length.isdigit() else None
+    if _encoded(response):
+        return None
     if response.status_code != 206:
         return expected
     match = _TOTAL.match(response.headers.get("content-range", "").strip())
@@ -218,20 +301,63 @@ def _final(failure: _Failure, attempts: int) -> EarthScopeError:
     return final
 
 
-async def fetch_file(job: FileJob, url: str, target: Path) -> int:
-    """Download ``url`` to ``target`` (via ``<target>.part``); return the bytes received.
+async def fetch_file(
+    job: FileJob, url: str, target: Path, expected: str | None, part_size: int
+) -> Fetched:
+    """Download ``url`` to ``target`` (via ``<target>.part``, of ``part_size`` bytes now),
+    verifying the hex digest ``expected`` when given.
 
     Raises:
         ApiError: a non-retryable answer, or a retryable one after the retry budget.
         TransportError: the network failed, or bodies kept arriving truncated.
+        DownloadError: the digest differed twice (the ``.part`` file is deleted).
         OSError: the file could not be written (the caller turns it into a result).
     """
-    state = _State(url, target)
+    state = _State(url, target, offset=part_size, expected=expected)
     part = anyio.Path(part_path(target))
-    if await part.exists():
-        state.offset = (await part.stat()).st_size
-        if state.offset > 0:
-            await _probe(job, state)
+    if state.offset > 0:
+        await _probe(job, state)
+    for check in (1, 2):
+        await _complete_part(job, state)
+        if state.renamed:  # the common case: renamed by the last write
+            return Fetched(state.received, state.digest)
+        digest = await _digest(job, state)
+        if digest == expected:
+            await part.replace(target)
+            return Fetched(state.received, digest)
+        await _discard(Path(part))
+        state.offset, state.hasher, state.hashed = 0, None, 0
+        if check == 2:
+            raise _mismatch(job, state, digest)
+        logger.warning(
+            "GET %s: %s checksum mismatch; downloading it again from scratch",
+            state.safe_url,
+            job.checksums.algorithm,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _digest(job: FileJob, state: _State) -> str | None:
+    """The digest of the complete ``.part`` (``None`` when nothing is to be verified)."""
+    if state.expected is None:
+        return None
+    hasher = state.hasher
+    if hasher is None or state.hashed != state.offset:  # e.g. completed by a 416
+        hasher = job.checksums.new()
+        await anyio.to_thread.run_sync(hash_prefix, hasher, part_path(state.target), state.offset)
+    return hasher.hexdigest()
+
+
+def _mismatch(job: FileJob, state: _State, digest: str | None) -> DownloadError:
+    return DownloadError(
+        f"{state.safe_url}: {job.checksums.algorithm} checksum mismatch: expected "
+        f"{state.expected}, got {digest} (also after downloading it again from scratch; "
+        "the partial file was deleted). Check the expected checksum, or try again later."
+    )
+
+
+async def _complete_part(job: FileJob, state: _State) -> None:
+    """GET (and retry) until the ``.part`` file is complete."""
     deadline = job.clock.monotonic() + job.policy.max_total
     failure: _Failure | None = None
     for attempt in range(1, job.attempts + 1):
@@ -239,8 +365,7 @@ async def fetch_file(job: FileJob, url: str, target: Path) -> int:
             raise _final(failure, attempt - 1) if failure else _paused(state)
         outcome = await _attempt(job, state)
         if outcome is True:
-            await part.replace(target)
-            return state.received
+            return
         assert isinstance(outcome, _Failure)
         failure = outcome
         wait = 0.0 if outcome.immediate else job.policy.backoff(attempt)

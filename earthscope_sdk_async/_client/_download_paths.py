@@ -8,12 +8,13 @@ outside ``dest`` through a symlink); the item then fails without touching the di
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
 from .._errors import DownloadError
 
-__all__ = ["PART_SUFFIX", "item_url", "part_path", "resolve_target", "safe_url"]
+__all__ = ["PART_SUFFIX", "Spot", "item_url", "locate", "part_path", "resolve_target", "safe_url"]
 
 PART_SUFFIX = ".part"
 
@@ -82,3 +83,37 @@ def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
     if not target.resolve().is_relative_to(root):
         raise _bad(url, name, "it resolves outside the destination directory")
     return url, target
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where an item goes and what is already there.
+
+    ``existing`` is the size of the final file when it exists and is to be kept (it is then
+    skipped), ``part_size`` the size of a ``.part`` file left by an earlier run (0: none).
+    """
+
+    url: str
+    target: Path
+    existing: int | None
+    part_size: int
+
+
+def locate(item: object, dest: Path, overwrite: bool) -> Spot:
+    """Everything the file system says about an item, in one go (blocking: run in a thread).
+
+    Creates the target's directory unless the item is skipped.
+
+    Raises:
+        DownloadError: an unsafe name.
+        OSError: the directory cannot be created.
+    """
+    url, target = resolve_target(item, dest)
+    if not overwrite and target.is_file():
+        return Spot(url, target, target.stat().st_size, 0)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        part_size = part_path(target).stat().st_size
+    except FileNotFoundError:
+        part_size = 0
+    return Spot(url, target, None, part_size)

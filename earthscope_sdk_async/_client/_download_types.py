@@ -37,7 +37,8 @@ class DownloadResult:
 
     ``path`` is the destination file (``None`` when the name was rejected); ``bytes`` the
     bytes received for a downloaded file, or the size on disk of a skipped one; ``error``
-    the reason of a failure.
+    the reason of a failure; ``checksum`` the verified hex digest of a file downloaded with
+    an expected checksum (``None`` otherwise, and for skipped files, which are not read).
     """
 
     url: str
@@ -45,6 +46,7 @@ class DownloadResult:
     status: DownloadStatus
     bytes: int = 0
     error: EarthScopeError | None = None
+    checksum: str | None = None
 
 
 class DownloadReport(Sequence[DownloadResult]):
