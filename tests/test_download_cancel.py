@@ -40,25 +40,34 @@ async def test_cancel_while_workers_hold_chunks(
     (before the fix, about one round in three hit it on trio)."""
     fake = fake_earthscope
     urls = [fake.add_file(f"big{i}.bin", size=2_000_000) for i in range(16)]
+    mid_body = 0
     for round_ in range(ROUNDS):
         dest = tmp_path / str(round_)
-        assert await _cancelled_download(fake, urls, dest) == 2
+        calls, final = await _cancelled_download(fake, urls, dest)
+        assert calls == 2
         gc.collect()  # abandoned async generators would be finalized (and warn) now
         await anyio.lowlevel.checkpoint()  # let trio run the finalizers it scheduled
         files = listing(dest)
         parts = {f for f in files if f.endswith(".part")}
-        assert parts  # cancelled mid-body
+        if not final:  # on a starved machine the batch may finish before the 2nd snapshot
+            assert parts  # cancelled mid-body
+            mid_body += 1
         for name in files - parts:
             assert (dest / name).read_bytes() == fake.file_bytes(name)  # never truncated
+    assert mid_body >= ROUNDS // 2
 
 
-async def _cancelled_download(fake: FakeEarthScope, urls: list[str], dest: Path) -> int:
+async def _cancelled_download(
+    fake: FakeEarthScope, urls: list[str], dest: Path
+) -> tuple[int, bool]:
     calls = 0
+    final = False
     with anyio.CancelScope() as scope:
 
         def progress(snapshot: DownloadProgress) -> None:
-            nonlocal calls
+            nonlocal calls, final
             calls += 1
+            final = snapshot.bytes_total is not None  # only the last snapshot knows the total
             if calls == 1:
                 time.sleep(0.15)  # not synchronisation: lets data pile up on every socket
             else:
@@ -68,4 +77,4 @@ async def _cancelled_download(fake: FakeEarthScope, urls: list[str], dest: Path)
         async with AsyncEarthScopeClient(fake.settings(), store=store) as client:
             await client.download(urls, dest, concurrency=16, progress=progress)
         pytest.fail("the download should have been cancelled")
-    return calls
+    return calls, final

@@ -78,18 +78,27 @@ class HttpServer:
         )
         self.port = listener.extra(SocketAttribute.local_port)  # noqa: S610
         loop = asyncio.get_running_loop()
-        async with listener, anyio.create_task_group() as tg:
+        async with listener, anyio.create_task_group() as handlers:
+            with anyio.CancelScope() as accepting:
 
-            def cancel() -> None:
-                with contextlib.suppress(RuntimeError):  # the loop is already closed
-                    loop.call_soon_threadsafe(tg.cancel_scope.cancel)
+                def stop_serving() -> None:
+                    # Stop accepting first; cancel the handlers one loop turn later, so that
+                    # a connection accepted just before has entered its handler (and will
+                    # close its socket) instead of being dropped unclosed.
+                    accepting.cancel()
+                    loop.call_soon(handlers.cancel_scope.cancel)
 
-            self._cancel = cancel
-            self._ready.set()
-            await listener.serve(self._connection, task_group=tg)
+                def cancel() -> None:
+                    with contextlib.suppress(RuntimeError):  # the loop is already closed
+                        loop.call_soon_threadsafe(stop_serving)
+
+                self._cancel = cancel
+                self._ready.set()
+                await listener.serve(self._connection, task_group=handlers)
 
     async def _connection(self, stream: SocketStream) -> None:
-        try:
-            await serve_connection(stream, self.app)
-        except Exception:
-            logger.exception("fake EarthScope connection failed")
+        async with stream:  # closed whatever happens, cancellation included
+            try:
+                await serve_connection(stream, self.app)
+            except Exception:
+                logger.exception("fake EarthScope connection failed")
