@@ -216,3 +216,18 @@ def test_sync_client_checksum(fake_earthscope: FakeEarthScope, tmp_path: Path) -
         report = client.download(urls, os.fspath(tmp_path), checksum=digests.get)
     assert [r.status for r in report] == ["failed"] + ["downloaded"] * 4
     assert "checksum mismatch" in str(report[0].error)
+
+
+async def test_failure_summary_names_each_url_once_without_query(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    fake = fake_earthscope
+    url = fake.url + "files/missing.bin?X-Signature=SECRETSIG"
+    store = MemoryTokenStore(fake.issue_tokens())
+    async with AsyncEarthScopeClient(fake.settings(), store=store) as client:
+        report = await client.download([url], tmp_path)
+    with pytest.raises(DownloadError) as info:
+        report.raise_for_failures()
+    message = str(info.value)
+    assert "SECRETSIG" not in message
+    assert message.count(fake.url + "files/missing.bin") == 1

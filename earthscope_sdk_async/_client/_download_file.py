@@ -40,7 +40,13 @@ from .._retry_after import retry_after_seconds
 from ._download_checksum import Checksums, Hasher, hash_prefix
 from ._download_paths import part_path
 from ._download_sink import BodySink
-from ._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
+from ._retry import (
+    RetryPolicy,
+    SharedPause,
+    api_error_after,
+    retryable_status,
+    retryable_transport,
+)
 
 __all__ = ["FileJob", "Fetched", "fetch_file"]
 
@@ -286,17 +292,9 @@ def _final(failure: _Failure, attempts: int) -> EarthScopeError:
     error = failure.error
     if attempts < 2:
         return error
-    final: EarthScopeError
     if isinstance(error, ApiError):
-        final = ApiError(
-            f"{error} (gave up after {attempts} attempts)",
-            status_code=error.status_code,
-            detail=error.detail,
-            request_id=error.request_id,
-            url=error.url,
-        )
-    else:
-        final = type(error)(f"{error} (gave up after {attempts} attempts)")
+        return api_error_after(error, attempts)
+    final = type(error)(f"{error} (gave up after {attempts} attempts)")
     final.__cause__ = error.__cause__
     return final
 

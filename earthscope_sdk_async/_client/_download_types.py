@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal, overload
 
 from .._errors import DownloadError, EarthScopeError
+from ._download_paths import safe_url
 
 __all__ = ["DownloadProgress", "DownloadReport", "DownloadResult", "DownloadStatus"]
 
@@ -109,7 +110,7 @@ class DownloadReport(Sequence[DownloadResult]):
         failed = self.failed
         if not failed:
             return
-        shown = "; ".join(f"{r.url}: {r.error}" for r in failed[:5])
+        shown = "; ".join(_describe(r) for r in failed[:5])
         more = f"; and {len(failed) - 5} more" if len(failed) > 5 else ""
         raise DownloadError(
             f"{len(failed)} of {len(self)} downloads failed: {shown}{more}. "
@@ -117,3 +118,9 @@ class DownloadReport(Sequence[DownloadResult]):
             "ones resumed).",
             failures=tuple((r.url, r.error) for r in failed if r.error is not None),
         )
+
+
+def _describe(result: DownloadResult) -> str:
+    """One failure, naming the URL once and without its query string (signatures)."""
+    url, text = safe_url(result.url), str(result.error)
+    return text if url in text else f"{url}: {text}"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import httpx
 
 from .._clock import Clock
-from .._errors import ConfigError
+from .._errors import ApiError, ConfigError
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -149,6 +149,19 @@ class SharedPause:
             if self._clock.monotonic() + left > deadline:
                 return False
             await self._clock.sleep(left)
+
+
+def api_error_after(error: ApiError, attempts: int) -> ApiError:
+    """``error`` again, its message saying how many attempts were made."""
+    final = ApiError(
+        f"{error} (gave up after {attempts} attempts)",
+        status_code=error.status_code,
+        detail=error.detail,
+        request_id=error.request_id,
+        url=error.url,
+    )
+    final.__cause__ = error.__cause__
+    return final
 
 
 def is_idempotent(method: str) -> bool:

@@ -19,7 +19,13 @@ from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
-from ._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
+from ._retry import (
+    RetryPolicy,
+    SharedPause,
+    api_error_after,
+    retryable_status,
+    retryable_transport,
+)
 
 __all__ = ["ApiCall", "send_with_retries"]
 
@@ -88,20 +94,12 @@ def _final(failure: _Failure, call: ApiCall, attempts: int) -> EarthScopeError:
     error = failure.error
     if attempts < 2:
         return error
-    final: EarthScopeError
     if isinstance(error, ApiError):
-        final = ApiError(
-            f"{error} (gave up after {attempts} attempts)",
-            status_code=error.status_code,
-            detail=error.detail,
-            request_id=error.request_id,
-            url=error.url,
-        )
-    else:
-        cause = error.__cause__
-        assert isinstance(cause, httpx.HTTPError)
-        final = _transport_error(call, cause, attempts)
-    final.__cause__ = error.__cause__
+        return api_error_after(error, attempts)
+    cause = error.__cause__
+    assert isinstance(cause, httpx.HTTPError)
+    final = _transport_error(call, cause, attempts)
+    final.__cause__ = cause
     return final
 
 
