@@ -105,7 +105,7 @@ number to compare.
 def render(sections: dict[str, list[Result]], seconds: float, where: list[str]) -> str:
     """The whole RESULTS.md."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = ["# Benchmark results", "", f"Date: {now} (took {seconds:.0f} s)", "", "Machine:"]
+    lines = ["# Benchmark results", "", f"Date: {now} (took {seconds:.0f} s)", "", "Machine:", ""]
     lines += where
     for name, results in sections.items():
         doc = (sys.modules[BENCHMARKS[name].__module__].__doc__ or "").strip()
