@@ -7,6 +7,7 @@ import json
 import httpx
 
 from ._errors import ApiError
+from ._urls import safe_url
 
 __all__ = ["api_error_from_response", "raise_for_api_status"]
 
@@ -48,7 +49,7 @@ def api_error_from_response(response: httpx.Response) -> ApiError:
         request: httpx.Request | None = response.request
     except RuntimeError:  # a response built by hand, without its request
         request = None
-    url = str(request.url.copy_with(query=None)) if request is not None else None
+    url = safe_url(request.url) if request is not None else None
     reason = response.reason_phrase or "error"
     message = f"EarthScope API answered {response.status_code} {reason}"
     if request is not None:

@@ -37,6 +37,7 @@ from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
+from .._urls import safe_url
 from ._download_checksum import Checksums, Hasher, hash_prefix
 from ._download_paths import part_path
 from ._download_sink import BodySink
@@ -95,7 +96,7 @@ class _State:
 
     @property
     def safe_url(self) -> str:
-        return str(httpx.URL(self.url).copy_with(query=None))
+        return safe_url(self.url)
 
 
 @dataclass(frozen=True)

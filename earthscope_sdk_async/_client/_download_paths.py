@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
 from .._errors import DownloadError
+from .._urls import safe_url
 
 __all__ = ["PART_SUFFIX", "Spot", "item_url", "locate", "part_path", "resolve_target", "safe_url"]
 
@@ -29,11 +30,6 @@ def item_url(item: object) -> str:
 def part_path(target: Path) -> Path:
     """The ``.part`` file a download is written to before being renamed to ``target``."""
     return target.with_name(target.name + PART_SUFFIX)
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its query string and fragment (which may carry signatures)."""
-    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _bad(url: str, name: str, why: str) -> DownloadError:

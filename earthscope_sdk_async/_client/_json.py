@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from .._errors import ApiError
+from .._urls import safe_url
 
 __all__ = ["decode_json", "invalid_response", "json_object"]
 
@@ -22,7 +23,7 @@ def invalid_response(response: httpx.Response, what: str, problem: str) -> ApiEr
     request_id = next(
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
     )
-    url = str(response.request.url.copy_with(query=None))
+    url = safe_url(response.request.url)
     message = (
         f"EarthScope API answered {response.status_code} for {response.request.method} {url} "
         f"but the {what} is unusable: {problem}"

@@ -19,6 +19,7 @@ from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
+from .._urls import safe_url
 from ._retry import (
     RetryPolicy,
     SharedPause,
@@ -46,7 +47,7 @@ class ApiCall:
     @property
     def safe_url(self) -> str:
         """The URL without its query string (which may carry signatures)."""
-        return str(httpx.URL(self.url).copy_with(query=None))
+        return safe_url(self.url)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from earthscope_sdk_async._errors import (
     RateLimitError,
 )
 from earthscope_sdk_async._retry_after import retry_after_seconds
+from earthscope_sdk_async._urls import safe_url
 
 __all__ = ["Context", "Reply", "read_reply", "to_error"]
 
@@ -110,7 +111,7 @@ def read_reply(response: httpx.Response, *, what: str) -> Reply:
     """Decode ``response`` without ever raising."""
     body, problem = _decode(response)
     return Reply(
-        url=str(response.request.url.copy_with(query=None)),
+        url=safe_url(response.request.url),
         what=what,
         status_code=response.status_code,
         headers=response.headers,

@@ -15,6 +15,7 @@ import httpx
 
 from earthscope_sdk_async import _api_errors
 from earthscope_sdk_async import _errors as _es
+from earthscope_sdk_async._urls import safe_url as _safe_url
 
 from .. import _engine
 
@@ -36,7 +37,7 @@ def _answer(response: httpx.Response) -> typing.Any:
             problem = "the answer is not JSON"
             error = UserRequestError(
                 f"EarthScope API answered {response.status_code} for {response.request.method} "
-                f"{response.request.url.copy_with(query=None)} but {problem}; try again later",
+                f"{_safe_url(response.request.url)} but {problem}; try again later",
                 status_code=response.status_code,
                 detail=problem,
             )
