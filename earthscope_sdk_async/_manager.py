@@ -70,6 +70,7 @@ class TokenManager:
         self._ahead_closed = False
         self._loaded = False
         self._rejected: str | None = None  # an access token a server refused (invalidate)
+        self._dead_refresh: str | None = None  # a refresh token refused with invalid_grant
         self._thread_lock = threading.Lock()
         self.last_save_error: TokenStoreError | None = None
         """The error of the last failed save, while the in-memory tokens still serve."""
@@ -196,7 +197,7 @@ class TokenManager:
                 tokens = await flow.login(prompt)
         async with self._all_locks():
             with anyio.CancelScope(shield=True):
-                await self._commit(tokens)
+                await self._commit(tokens, fresh=True)
         return tokens
 
     async def logout(self, *, revoke: bool = True) -> bool:
@@ -204,14 +205,18 @@ class TokenManager:
         then always delete them locally. Returns False when revocation failed (logged).
         """
         async with self._all_locks():
-            with anyio.CancelScope(shield=True):
-                tokens = await self._read_store() or self._tokens
-                revoked = True
-                if revoke and tokens is not None and tokens.refresh_token:
-                    revoked = await self._revoke(tokens.refresh_token)
+            with anyio.CancelScope(shield=True):  # local deletion always completes (C45)
+                try:
+                    tokens = await self._read_store() or self._tokens
+                except TokenStoreError:  # unreadable file: delete it anyway
+                    tokens = self._tokens
                 await self.store.delete()
                 self._tokens, self._fresh_until, self._loaded = None, _NEVER, True
-        return revoked
+        # Revocation runs after the locks are released and stays cancellable: it may wait on
+        # a slow identity provider, and other processes must not wait for it.
+        if revoke and tokens is not None and tokens.refresh_token:
+            return await self._revoke(tokens.refresh_token)
+        return True
 
     async def save(self, tokens: Tokens) -> None:
         """Hold and store ``tokens`` (e.g. obtained elsewhere), under the store lock."""
@@ -259,7 +264,8 @@ class TokenManager:
             )
             self._adopt(stored)
             return stored
-        return await self._exchange(stored or self._tokens)
+        newest = self._tokens if self.last_save_error is not None else stored or self._tokens
+        return await self._exchange(newest)
 
     def _is_usable(self, stale: str | None) -> bool:
         tokens = self._tokens
@@ -270,37 +276,65 @@ class TokenManager:
     def _would_adopt(self, stored: Tokens, stale: str | None) -> bool:
         if stale is not None and stored.access_token == stale:
             return False
-        return not stored.is_expired(self.settings.refresh_leeway, now=self._clock.now())
+        return not stored.is_expired(self._leeway(stored), now=self._clock.now())
+
+    def _leeway(self, tokens: Tokens, lifetime: float | None = None) -> float:
+        """The refresh leeway for ``tokens``: the configured one (C40, C60), but at most half
+        the token's lifetime, so that short-lived tokens (e.g. 60 s) are not refreshed on
+        every call. The lifetime is given for tokens just received, else read from the JWT's
+        ``iat``/``exp``; unknown lifetimes use the configured leeway."""
+        leeway = self.settings.refresh_leeway
+        if lifetime is None:
+            issued, expires = tokens.issued_at, tokens.effective_expires_at
+            if issued is not None and expires is not None:
+                lifetime = (expires - issued).total_seconds()
+        if lifetime is not None and lifetime > 0:
+            return min(leeway, lifetime / 2)
+        return leeway
 
     async def _exchange(self, base: Tokens | None) -> Tokens:
+        if base is not None and base.refresh_token and base.refresh_token == self._dead_refresh:
+            raise LoginRequiredError(
+                "the refresh token was rejected (invalid_grant): log in again with "
+                "`earthscope-async login` or `await client.login()`"
+            )
         async with self._oauth_http() as http:
-            if base is not None and base.refresh_token:
-                logger.debug("refreshing (refresh token %s)", fingerprint(base.refresh_token))
-                new = await refresh_tokens(http, self.settings, base, clock=self._clock)
-            elif self.settings.is_machine:
+            if self.settings.is_machine:  # C30: machines run the grant again, never refresh
                 logger.debug("fetching a client-credentials token")
                 new = await ClientCredentialsFlow(http, self.settings, clock=self._clock).login()
+                new = new.replace(refresh_token=None)
+            elif base is not None and base.refresh_token:
+                new = await self._refresh_with(http, base, base.refresh_token)
             else:
                 raise LoginRequiredError(
                     "not logged in (no refresh token available): log in with "
                     "`earthscope-async login` or `await client.login()`"
                 )
-        new = new.rotated_from(base)
-        await self._commit(new)
+        await self._commit(new, fresh=True)
         return new
 
-    async def _commit(self, tokens: Tokens) -> None:
-        """Save durably, then hold (C34). A failed save keeps serving from memory."""
+    async def _refresh_with(self, http: httpx.AsyncClient, base: Tokens, refresh: str) -> Tokens:
+        logger.debug("refreshing (refresh token %s)", fingerprint(refresh))
+        try:
+            new = await refresh_tokens(http, self.settings, base, clock=self._clock)
+        except LoginRequiredError:
+            self._dead_refresh = refresh  # C38: final; never sent again
+            raise
+        return new.rotated_from(base)
+
+    async def _commit(self, tokens: Tokens, *, fresh: bool = False) -> None:
+        """Save durably, then hold (C34). A failed save keeps serving from memory.
+        ``fresh``: the tokens were just issued (their time to live is their lifetime)."""
         try:
             await self.store.save(tokens)
             self.last_save_error = None
         except TokenStoreError as exc:
             self.last_save_error = exc
             logger.warning("could not save tokens (%s); using them from memory", exc)
-        self._adopt(tokens)
+        self._adopt(tokens, fresh=fresh)
         self._loaded = True
 
-    def _adopt(self, tokens: Tokens | None) -> None:
+    def _adopt(self, tokens: Tokens | None, *, fresh: bool = False) -> None:
         self._tokens = tokens
         if tokens is None:
             self._fresh_until = _NEVER
@@ -310,7 +344,8 @@ class TokenManager:
         if ttl is None:
             self._fresh_until = self._ahead_at = math.inf
             return
-        left = ttl.total_seconds() - self.settings.refresh_leeway
+        lifetime = ttl.total_seconds() if fresh else None
+        left = ttl.total_seconds() - self._leeway(tokens, lifetime)
         self._fresh_until = self._clock.monotonic() + left
         with self._ahead_guard:
             if ahead > 0 and not self._ahead_closed:

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ._config_file import Sourced, read_profile
 from ._errors import ConfigError
+from ._urls import safe_url
 
 __all__ = ["ClientAuthMethod", "Settings", "is_loopback_host"]
 
@@ -84,11 +85,27 @@ def _legacy_app_dir() -> Path:
 def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{name} must be a non-empty URL string, got {value!r}")
-    parts = urlsplit(value)
+    example = (
+        "https://api.earthscope.org/" if name == "api_url" else "https://login.earthscope.org/"
+    )
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL ({exc}); for example {example!r}") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(
-            f"{name} must be an absolute https:// URL (got {value!r}); "
-            "for example 'https://login.earthscope.org/'"
+            f"{name} must be an absolute https:// URL (got {safe_url(value)!r}); "
+            f"for example {example!r}"
+        )
+    if port == 0:
+        raise ConfigError(
+            f"{name} has port 0, which cannot be connected to; for example {example!r}"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            f"{name} must not contain a user name or password (got {safe_url(value)!r}); "
+            "credentials go in client_id / client_secret"
         )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ConfigError(
@@ -96,7 +113,7 @@ def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:
             "use https:// (http is only allowed for 127.0.0.1, ::1 and localhost)"
         )
     if parts.query or parts.fragment:
-        raise ConfigError(f"{name} must not have a query or fragment (got {value!r})")
+        raise ConfigError(f"{name} must not have a query or fragment (got {safe_url(value)!r})")
     if trailing_slash and not value.endswith("/"):
         value += "/"
     return value

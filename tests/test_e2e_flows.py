@@ -399,3 +399,13 @@ async def test_c4_malformed_device_authorization_response(
         assert type(caught.value) is error
         assert caught.value.status_code == fault["status"]
         assert fake.count("device_code") == 1 and fake.count("token") == 0  # C8
+
+
+async def test_c33_refresh_asks_for_the_granted_scope_not_more() -> None:
+    """RFC 6749 §6: the refresh scope defaults to what was granted, not the configured one."""
+    async with FakeEarthScope() as fake:
+        granted = fake.issue_tokens(scope="openid offline_access")
+        async with httpx.AsyncClient() as http:
+            await refresh_tokens(http, fake.settings(), granted)
+        (request,) = [r for r in fake.requests if r.grant_type == "refresh_token"]
+        assert request.form["scope"] == "openid offline_access"

@@ -530,4 +530,4 @@ async def test_c16_zero_interval_still_backs_off() -> None:
         [httpx.ConnectError("x"), httpx.ConnectError("x"), ok()], clock, interval=0
     )
     assert tokens.access_token
-    assert clock.sleeps == [0, 2, 4]
+    assert clock.sleeps == [1, 2, 4]  # C5: an interval of 0 is clamped to 1 s

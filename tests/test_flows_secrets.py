@@ -130,7 +130,8 @@ async def test_c54_no_secret_in_logs_errors_or_reprs(caplog: pytest.LogCaptureFi
                 await collect(lambda: revoke_token(http, machine, REFRESH, clock=clock), outputs)
 
     assert any("SENTINEL" not in o and "Tokens(" in o for o in outputs)  # successes happened
-    assert sum("Error" in o for o in outputs) >= 8  # and failures too
+    # and failures too (a bad id_token on refresh is dropped with a warning, not an error)
+    assert sum("Error" in o for o in outputs) >= 7
     records = [r.getMessage() for r in caplog.records] + [repr(r.args) for r in caplog.records]
     assert any("oauth/token" in r for r in records)  # DEBUG logging is on and was captured
     assert_clean(outputs + records + [caplog.text], [good_id, bad_id])

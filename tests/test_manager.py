@@ -24,6 +24,31 @@ def expired(tokens: Tokens) -> Tokens:
     return tokens.replace(expires_at=PAST)
 
 
+def expiring_in(fake: FakeEarthScope, seconds: float) -> Tokens:
+    """A long-lived (opaque: lifetime unknown) access token with ``seconds`` left to live."""
+    seed = fake.issue_tokens()
+    return Tokens(
+        access_token="opaque-" + seed.access_token[-12:],
+        refresh_token=seed.refresh_token,
+        expires_at=datetime.now(timezone.utc) + timedelta(seconds=seconds),
+    )
+
+
+async def test_short_lived_tokens_are_not_refreshed_on_every_call() -> None:
+    """A 60 s token with the default 60 s leeway would otherwise be stale on arrival: the
+    leeway is capped at half the token's lifetime (C40)."""
+    async with FakeEarthScope(access_token_lifetime=60) as fake:
+        manager = TokenManager(fake.machine_settings())
+        for _ in range(5):
+            await manager.get_access_token()
+        assert fake.client_credentials_count == 1
+        seed = fake.issue_tokens(lifetime=60)
+        people = TokenManager(fake.settings(), store=MemoryTokenStore(seed))
+        for _ in range(5):
+            assert await people.get_access_token() == seed.access_token
+        assert fake.refresh_count == 0
+
+
 async def test_c35_1000_concurrent_callers_one_refresh(fake_earthscope: FakeEarthScope) -> None:
     store = MemoryTokenStore(expired(fake_earthscope.issue_tokens()))
     manager = TokenManager(fake_earthscope.settings(), store=store)
@@ -265,9 +290,7 @@ async def test_one_manager_across_event_loops(fake_earthscope: FakeEarthScope) -
 
 
 def test_expiry_leeway_respected(fake_earthscope: FakeEarthScope) -> None:
-    soon = fake_earthscope.issue_tokens().replace(
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=30)
-    )
+    soon = expiring_in(fake_earthscope, 30)
     manager = TokenManager(
         fake_earthscope.settings(refresh_leeway=60), store=MemoryTokenStore(soon)
     )
@@ -293,9 +316,7 @@ async def test_refresh_ahead_serves_current_token_while_refreshing(
     fake_earthscope: FakeEarthScope,
 ) -> None:
     # fresh for 5 s beyond the 60 s leeway; refresh-ahead starts 15-30 s before that: due now
-    soon = fake_earthscope.issue_tokens().replace(
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
-    )
+    soon = expiring_in(fake_earthscope, 65)
     settings = fake_earthscope.settings(refresh_ahead=30)
     manager = TokenManager(settings, store=MemoryTokenStore(soon))
     try:
@@ -315,9 +336,7 @@ async def test_refresh_ahead_serves_current_token_while_refreshing(
 
 
 async def test_refresh_ahead_off_by_default(fake_earthscope: FakeEarthScope) -> None:
-    soon = fake_earthscope.issue_tokens().replace(
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
-    )
+    soon = expiring_in(fake_earthscope, 65)
     manager = TokenManager(fake_earthscope.settings(), store=MemoryTokenStore(soon))
     assert await manager.get_access_token() == soon.access_token
     assert manager._ahead is None  # no background thread started
@@ -325,9 +344,7 @@ async def test_refresh_ahead_off_by_default(fake_earthscope: FakeEarthScope) -> 
 
 
 async def test_refresh_ahead_failure_keeps_serving(fake_earthscope: FakeEarthScope) -> None:
-    soon = fake_earthscope.issue_tokens().replace(
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=65)
-    )
+    soon = expiring_in(fake_earthscope, 65)
     assert soon.refresh_token is not None
     fake_earthscope.revoke_family(soon.refresh_token)
     manager = TokenManager(
@@ -345,3 +362,41 @@ async def test_refresh_ahead_failure_keeps_serving(fake_earthscope: FakeEarthSco
         assert fake_earthscope.count("token") == 1
     finally:
         manager.close()
+
+
+async def test_c38_invalid_grant_is_not_retried_by_later_calls(
+    fake_earthscope: FakeEarthScope,
+) -> None:
+    seed = fake_earthscope.issue_tokens()
+    assert seed.refresh_token is not None
+    fake_earthscope.revoke_family(seed.refresh_token)
+    manager = TokenManager(fake_earthscope.settings(), store=MemoryTokenStore(expired(seed)))
+    for _ in range(3):
+        with pytest.raises(LoginRequiredError):
+            await manager.get_access_token()
+    assert fake_earthscope.count("token") == 1  # the dead refresh token was sent once
+
+
+async def test_c34_failed_save_next_refresh_uses_the_rotated_token(
+    fake_earthscope: FakeEarthScope,
+) -> None:
+    class ReadOnlyStore(MemoryTokenStore):
+        async def save(self, tokens: Tokens) -> None:
+            raise TokenStoreError("read-only")
+
+    store = ReadOnlyStore(expired(fake_earthscope.issue_tokens()))
+    manager = TokenManager(fake_earthscope.settings(), store=store)
+    await manager.refresh()
+    await manager.refresh()  # must start from the rotated token held in memory
+    assert fake_earthscope.refresh_count == 2
+    assert fake_earthscope.reuse_detections == 0
+
+
+async def test_c45_logout_deletes_an_unreadable_token_file(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text("{garbage")
+    manager = TokenManager(fake_earthscope.settings(), store=FileTokenStore(path))
+    assert await manager.logout() is True  # nothing to revoke
+    assert not path.exists()

@@ -93,10 +93,13 @@ def _exit_code(ui: Output, report: DownloadReport) -> int:
     if len(failed) == len(report) and len(codes) == 1 and errors and ERROR not in codes:
         ui.note(f"earthscope-async: every download failed: {describe(errors[0])}")
         return codes.pop()
-    ui.note(
-        f"earthscope-async: {len(failed)} of {len(report)} downloads failed; run the same "
-        "command again to retry them (finished files are skipped, partial ones resumed)"
+    advice = (
+        "; run the same command again to retry them (finished files are skipped, partial "
+        "ones resumed)"
+        if any(e.retryable for e in errors)
+        else " (none of them would succeed by retrying: see the errors above)"
     )
+    ui.note(f"earthscope-async: {len(failed)} of {len(report)} downloads failed{advice}")
     return DOWNLOAD_FAILED
 
 

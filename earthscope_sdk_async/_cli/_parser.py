@@ -75,7 +75,8 @@ Print your EarthScope user profile (GET beta/user/profile) as JSON.""",
 Download files into DIR, N at a time, with a live progress bar and a final summary. Each
 file is saved under the last segment of its URL; existing files are skipped (unless
 --overwrite) and partial downloads are resumed, so running the same command again
-retries only what failed. Exits with code 7 when some files failed.""",
+retries only what failed. Exits with code 7 when some files failed; when every file
+failed for the same reason, with that reason's code (e.g. 3 not logged in, 5 network).""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a

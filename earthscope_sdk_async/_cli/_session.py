@@ -28,7 +28,9 @@ async def do_logout(client: AsyncEarthScopeClient, ui: Output, *, revoke: bool) 
         ui.line(f"Not logged in (profile '{client.settings.profile}'): nothing to do.")
         return OK
     revoked = await client.logout(revoke=revoke)
-    if not revoke:
+    if not had.refresh_token:
+        ui.line("Logged out: local tokens deleted (there was no refresh token to revoke).")
+    elif not revoke:
         ui.line("Logged out: local tokens deleted (the refresh token was not revoked).")
     elif revoked:
         ui.line("Logged out: refresh token revoked, local tokens deleted.")

@@ -66,7 +66,8 @@ def _unrefreshed(tokens: Tokens | None, settings: Settings, profile: str | None)
     if tokens.is_expired():
         raise CliError(
             "the stored access token has expired and --no-refresh was given: run "
-            "`earthscope-async refresh`, or drop --no-refresh",
+            f"`earthscope-async refresh{f' --profile {profile}' if profile else ''}`, "
+            "or drop --no-refresh",
             LOGIN_REQUIRED,
         )
     return tokens.access_token  # expires within the leeway, but still valid

@@ -99,6 +99,8 @@ async def run_download(
     checksum_algorithm: str = "sha256",
 ) -> DownloadReport:
     """The body of :meth:`AsyncEarthScopeClient.download`."""
+    if isinstance(urls, (str, bytes, bytearray, memoryview)):
+        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
     _check_options(concurrency, retries, per_file_timeout)
     checksums = Checksums(checksum, checksum_algorithm)
     callback, bar = resolve_progress(progress)
@@ -182,6 +184,9 @@ async def _locate(batch: _Batch, item: object) -> _Located:
         return DownloadResult(url, None, "failed", error=exc)
     except OSError as exc:
         return DownloadResult(url, None, "failed", error=_write_error(exc))
+    except ValueError as exc:  # e.g. a name the file system refuses; never the whole batch
+        error = DownloadError(f"cannot download {safe_url(url)!r}: {exc}")
+        return DownloadResult(url, None, "failed", error=error)
 
 
 async def _one(batch: _Batch, spot: _Located) -> DownloadResult:
@@ -215,7 +220,9 @@ async def _save(batch: _Batch, spot: Spot) -> DownloadResult:
     url, target = spot.url, spot.target
     expected = batch.job.checksums.expected(url)
     with anyio.move_on_after(batch.per_file_timeout or math.inf) as scope:
-        fetched = await fetch_file(batch.job, url, target, expected, spot.part_size)
+        fetched = await fetch_file(
+            batch.job, url, target, expected, spot.part_size, spot.part_etag, spot.part_mtime
+        )
         return DownloadResult(
             url, target, "downloaded", fetched.received, checksum=fetched.checksum
         )

@@ -9,7 +9,8 @@ the auth).
 
 A partial ``.part`` file is resumed with ``Range: bytes=<size>-`` and ``If-Range: <etag>``
 when the server advertises ranges (learnt from the previous attempt, or from a HEAD for a
-``.part`` left by an earlier run): 206 appends, 200 restarts from zero, 416 means complete
+``.part`` left by an earlier run, whose ETag was recorded next to it: see
+:mod:`._download_resume`): 206 appends, 200 restarts from zero, 416 means complete
 when the size matches and restart otherwise. The final name only ever appears through an
 atomic ``os.replace`` of a complete ``.part`` (no fsync: a crash may lose data, but never
 leaves a truncated final file after a clean rename).
@@ -40,6 +41,13 @@ from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._download_checksum import Checksums, Hasher, hash_prefix
 from ._download_paths import part_path
+from ._download_resume import (
+    drop_part,
+    drop_validator,
+    finish_part,
+    record_validator,
+    resume_point,
+)
 from ._download_sink import BodySink
 from ._retry import (
     RetryPolicy,
@@ -87,6 +95,7 @@ class _State:
     offset: int = 0
     etag: str | None = None
     ranges: bool = False
+    recorded: str | None = None  # the ETag recorded next to the .part on disk
     received: int = 0
     expected: str | None = None  # the hex digest to verify, if any
     hasher: Hasher | None = None  # covers the first ``hashed`` bytes of the .part
@@ -127,19 +136,21 @@ def _short(state: _State, got: int, expected: int) -> _Failure:
     )
 
 
-async def _discard(part: Path) -> None:
-    await anyio.Path(part).unlink(missing_ok=True)
+async def _discard(state: _State) -> None:
+    """Delete the ``.part`` and its recorded validator."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(drop_part, state.target)
+    state.recorded = None
 
 
-async def _probe(job: FileJob, state: _State) -> None:
-    """Learn ``ETag``/``Accept-Ranges`` with a HEAD before resuming an old ``.part``."""
-    try:
-        response = await job.http.head(state.url)
-    except httpx.HTTPError:
+async def _record(state: _State, restart: bool) -> None:
+    """Record the response's ETag next to the ``.part`` before its body is written (a 200
+    first deletes the old ``.part``, whose bytes the new ETag does not describe)."""
+    if state.etag == state.recorded:
         return
-    if response.is_success:
-        state.etag = response.headers.get("etag")
-        state.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(record_validator, state.target, state.etag, restart)
+    state.recorded = state.etag
 
 
 def _request_headers(state: _State) -> dict[str, str]:
@@ -200,6 +211,7 @@ def _renamer(state: _State, part: Path, expected: int | None) -> Callable[[int],
             if digest != state.expected:
                 return
         part.replace(state.target)
+        drop_validator(state.target)
         state.renamed, state.digest = True, digest
 
     return rename
@@ -227,7 +239,7 @@ async def _write_body(
         await sink.aclose()
     if expected is not None and sink.written != expected:
         if sink.written > expected:
-            await _discard(part)
+            await _discard(state)
             state.offset = 0
         return _short(state, sink.written, expected)
     return None
@@ -237,7 +249,7 @@ async def _handle_416(state: _State, response: httpx.Response) -> bool | _Failur
     match = _TOTAL.match(response.headers.get("content-range", "").strip())
     if match is not None and int(match.group(2)) == state.offset:
         return True
-    await _discard(part_path(state.target))
+    await _discard(state)
     state.offset = 0
     error = TransportError(f"GET {state.safe_url}: the partial file does not match; restarting")
     return _Failure(error, True, immediate=True)
@@ -266,8 +278,9 @@ async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
                 state.ranges = False
             expected = _expected_length(state, response)
             if isinstance(expected, _Failure):
-                await _discard(part_path(state.target))
+                await _discard(state)
                 return expected
+            await _record(state, restart=status != 206)
             failure = await _write_body(job, state, response, expected)
             return failure if failure is not None else True
     except httpx.HTTPError as exc:
@@ -301,10 +314,17 @@ def _final(failure: _Failure, attempts: int) -> EarthScopeError:
 
 
 async def fetch_file(
-    job: FileJob, url: str, target: Path, expected: str | None, part_size: int
+    job: FileJob,
+    url: str,
+    target: Path,
+    expected: str | None,
+    part_size: int,
+    part_etag: str | None = None,
+    part_mtime: float = 0.0,
 ) -> Fetched:
-    """Download ``url`` to ``target`` (via ``<target>.part``, of ``part_size`` bytes now),
-    verifying the hex digest ``expected`` when given.
+    """Download ``url`` to ``target`` (via ``<target>.part``, of ``part_size`` bytes now,
+    written with the recorded ``part_etag`` and last modified at ``part_mtime``), verifying
+    the hex digest ``expected`` when given.
 
     Raises:
         ApiError: a non-retryable answer, or a retryable one after the retry budget.
@@ -312,19 +332,23 @@ async def fetch_file(
         DownloadError: the digest differed twice (the ``.part`` file is deleted).
         OSError: the file could not be written (the caller turns it into a result).
     """
-    state = _State(url, target, offset=part_size, expected=expected)
-    part = anyio.Path(part_path(target))
-    if state.offset > 0:
-        await _probe(job, state)
+    # "": whatever validator file may lie around is unknown, so the first response records
+    state = _State(url, target, expected=expected, recorded=part_etag if part_size > 0 else "")
+    if part_size > 0:
+        resume = await resume_point(job.http, url, part_size, part_etag, part_mtime)
+        state.offset, state.etag, state.ranges = resume.offset, resume.etag, resume.ranges
+        if resume.offset == 0:
+            logger.debug("GET %s: the old partial file is stale; restarting", state.safe_url)
+            await _discard(state)
     for check in (1, 2):
         await _complete_part(job, state)
         if state.renamed:  # the common case: renamed by the last write
             return Fetched(state.received, state.digest)
         digest = await _digest(job, state)
         if digest == expected:
-            await part.replace(target)
+            await anyio.to_thread.run_sync(finish_part, target)
             return Fetched(state.received, digest)
-        await _discard(Path(part))
+        await _discard(state)
         state.offset, state.hasher, state.hashed = 0, None, 0
         if check == 2:
             raise _mismatch(job, state, digest)

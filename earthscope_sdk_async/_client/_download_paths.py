@@ -2,7 +2,8 @@
 
 Names that could escape ``dest`` are rejected (``..`` segments, absolute paths, drive
 letters, empty names, a decoded ``/`` in a URL's last segment, or a path that resolves
-outside ``dest`` through a symlink); the item then fails without touching the disk.
+outside ``dest`` through a symlink), and so are invalid URLs (unparsable, no host, a port
+outside 1..65535) and names holding a NUL; the item then fails without touching the disk.
 """
 
 from __future__ import annotations
@@ -12,12 +13,26 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
+import httpx
+
 from .._errors import DownloadError
 from .._urls import safe_url
 
-__all__ = ["PART_SUFFIX", "Spot", "item_url", "locate", "part_path", "resolve_target", "safe_url"]
+__all__ = [
+    "MAX_ETAG",
+    "PART_SUFFIX",
+    "Spot",
+    "item_url",
+    "locate",
+    "part_path",
+    "read_validator",
+    "resolve_target",
+    "safe_url",
+    "validator_path",
+]
 
 PART_SUFFIX = ".part"
+MAX_ETAG = 1024
 
 
 def item_url(item: object) -> str:
@@ -32,6 +47,43 @@ def part_path(target: Path) -> Path:
     return target.with_name(target.name + PART_SUFFIX)
 
 
+def validator_path(target: Path) -> Path:
+    """The file recording the ``ETag`` the ``.part`` of ``target`` was written with."""
+    part = part_path(target)
+    return part.with_name(part.name + PART_SUFFIX)
+
+
+def read_validator(target: Path) -> str | None:
+    """The recorded ``ETag`` (``None``: none, or unreadable). Blocking."""
+    try:
+        with open(validator_path(target), "rb") as source:
+            raw = source.read(MAX_ETAG + 1)
+    except OSError:
+        return None
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+    return text if text and len(raw) <= MAX_ETAG else None
+
+
+def _check_url(url: str) -> None:
+    """:class:`DownloadError` naming what is wrong when ``url`` is invalid."""
+    if not url.startswith(("http://", "https://")):
+        raise DownloadError(f"cannot download {safe_url(url)!r}: only http(s) URLs are supported")
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise DownloadError(
+            f"cannot download {safe_url(url)!r}: not a valid URL ({exc}); check the URL"
+        ) from None
+    if not parsed.host:
+        raise DownloadError(f"cannot download {safe_url(url)!r}: the URL has no host")
+    if port is not None and not 1 <= port <= 65535:
+        raise DownloadError(f"cannot download {safe_url(url)!r}: port {port} is outside 1..65535")
+
+
 def _bad(url: str, name: str, why: str) -> DownloadError:
     return DownloadError(
         f"refusing to save {safe_url(url)} as {name!r}: {why}; give a relative path without '..' "
@@ -42,6 +94,7 @@ def _bad(url: str, name: str, why: str) -> DownloadError:
 def _relative_name(item: object) -> tuple[str, str]:
     if isinstance(item, str):
         url = item
+        _check_url(url)
         name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if "/" in name or "\\" in name:
             raise _bad(url, name, "the URL's last segment contains a path separator")
@@ -55,6 +108,7 @@ def _relative_name(item: object) -> tuple[str, str]:
         path = os.fspath(item[1])
         if not isinstance(path, str):
             raise DownloadError(f"the path for {safe_url(item[0])} must be text, got bytes")
+        _check_url(item[0])
         return item[0], path
     raise DownloadError(f"cannot download {item!r}: give a URL or a (url, relative path) pair")
 
@@ -62,10 +116,10 @@ def _relative_name(item: object) -> tuple[str, str]:
 def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
     """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe."""
     url, name = _relative_name(item)
-    if not url.startswith(("http://", "https://")):
-        raise DownloadError(f"cannot download {safe_url(url)!r}: only http(s) URLs are supported")
     if not name or name.endswith(("/", "\\")):
         raise _bad(url, name, "the file name is empty")
+    if "\0" in name:
+        raise _bad(url, name, "file names cannot contain a NUL character")
     posix, windows = PurePosixPath(name), PureWindowsPath(name)
     if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith("\\"):
         raise _bad(url, name, "absolute paths are not allowed")
@@ -86,13 +140,17 @@ class Spot:
     """Where an item goes and what is already there.
 
     ``existing`` is the size of the final file when it exists and is to be kept (it is then
-    skipped), ``part_size`` the size of a ``.part`` file left by an earlier run (0: none).
+    skipped), ``part_size`` the size of a ``.part`` file left by an earlier run (0: none),
+    ``part_etag`` the ``ETag`` recorded when it was written (see :mod:`._download_resume`)
+    and ``part_mtime`` its modification time.
     """
 
     url: str
     target: Path
     existing: int | None
     part_size: int
+    part_etag: str | None = None
+    part_mtime: float = 0.0
 
 
 def locate(item: object, dest: Path, overwrite: bool) -> Spot:
@@ -109,7 +167,9 @@ def locate(item: object, dest: Path, overwrite: bool) -> Spot:
         return Spot(url, target, target.stat().st_size, 0)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        part_size = part_path(target).stat().st_size
+        stat = part_path(target).stat()
     except FileNotFoundError:
-        part_size = 0
-    return Spot(url, target, None, part_size)
+        return Spot(url, target, None, 0)
+    if stat.st_size == 0:
+        return Spot(url, target, None, 0)
+    return Spot(url, target, None, stat.st_size, read_validator(target), stat.st_mtime)

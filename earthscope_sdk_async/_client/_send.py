@@ -2,8 +2,9 @@
 
 Non-2xx answers become :class:`ApiError` (status, EarthScope's ``detail``, request id);
 network failures become :class:`TransportError` naming the method, the URL without its
-query and the failure class (``raise ... from exc``). Tokens never appear: the bearer is
-added by the auth, and neither headers nor bodies are logged or quoted (C54).
+query and the failure class (``raise ... from exc``); an invalid URL (unparsable, a port
+outside 1..65535) is a :class:`ConfigError`, raised before anything is sent. Tokens never
+appear: the bearer is added by the auth, and neither headers nor bodies are logged or quoted (C54).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
-from .._errors import ApiError, EarthScopeError, TransportError
+from .._errors import ApiError, ConfigError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._retry import (
@@ -68,6 +69,24 @@ def _transport_error(call: ApiCall, exc: httpx.HTTPError, attempts: int) -> Tran
     )
 
 
+def _invalid_url(call: ApiCall, why: str) -> ConfigError:
+    return ConfigError(
+        f"{call.method} {call.safe_url}: invalid URL ({why}); check the API URL in your "
+        "settings and the URL passed in"
+    )
+
+
+def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
+    """Raise :class:`ConfigError` when the request URL is invalid (nothing is sent)."""
+    try:
+        url = http.build_request(call.method, call.url).url
+        port = url.port
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise _invalid_url(call, str(exc)) from None
+    if port is not None and not 1 <= port <= 65535:
+        raise _invalid_url(call, f"port {port} is outside 1..65535")
+
+
 async def _attempt(
     http: httpx.AsyncClient, call: ApiCall, clock: Clock
 ) -> httpx.Response | _Failure:
@@ -75,6 +94,8 @@ async def _attempt(
         response = await http.request(
             call.method, call.url, json=call.json, params=call.params, headers=call.headers
         )
+    except OverflowError:  # a URL httpx accepted but the socket layer refuses
+        raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
         logger.debug("%s %s failed: %s", call.method, call.safe_url, type(exc).__name__)
         error = _transport_error(call, exc, 1)
@@ -126,7 +147,11 @@ async def send_with_retries(
 
     Every attempt first waits for the client-wide ``pause``; a 429 (or a ``Retry-After``
     on a retryable answer) extends it for everyone.
+
+    Raises:
+        ConfigError: the URL is invalid (nothing was sent).
     """
+    _check_url(http, call)
     deadline = clock.monotonic() + policy.max_total
     failure: _Failure | None = None
     for attempt in range(1, policy.max_attempts + 1):

@@ -18,6 +18,7 @@ from earthscope_sdk_async._clock import Clock, SystemClock
 from earthscope_sdk_async._errors import (
     ConfigError,
     DeviceCodeExpiredError,
+    InvalidResponseError,
     OAuthServerError,
     RateLimitError,
     TransportError,
@@ -38,6 +39,8 @@ SLOW_DOWN_STEP = 5.0
 """Seconds added to the polling interval on every ``slow_down`` (C12)."""
 MIN_BACKOFF = 1.0
 """The smallest base for backing off, even when the server's interval is 0."""
+MIN_INTERVAL = 1.0
+"""The shortest polling interval used, even when the server sends ``interval: 0``."""
 
 
 class _Poller:
@@ -47,9 +50,9 @@ class _Poller:
         self.code = code
         self.clock = clock
         self.max_backoff = max_backoff
-        self.interval = code.interval
+        self.interval = max(code.interval, MIN_INTERVAL)  # no tight loop on interval 0
         self.failures = 0
-        self.wait = code.interval
+        self.wait = self.interval
 
     def on_answer(self) -> None:
         """A regular answer (pending): wait ``interval`` again."""
@@ -81,6 +84,11 @@ class _Poller:
                 "log in again"
             )
         await self.clock.sleep(self.wait)
+
+
+def _retryable_non_json(reply: Reply) -> bool:
+    """A body-less answer worth polling again: not a 4xx (429 is handled as a rate limit)."""
+    return reply.body is None and not 400 <= reply.status_code < 500
 
 
 class DeviceCodeFlow:
@@ -149,6 +157,12 @@ class DeviceCodeFlow:
         except TransportError:
             poller.on_failure()
             return None
+        except InvalidResponseError as exc:
+            if not isinstance(exc.__cause__, httpx.DecodingError):
+                raise
+            log.debug("poll answer could not be decoded; backing off")
+            poller.on_failure()  # C17: a garbled body is a transport problem while polling
+            return None
         received_at = self._clock.now()
         reply = read_reply(response, what=what)
         if reply.is_success:
@@ -171,8 +185,8 @@ class DeviceCodeFlow:
         error = to_error(reply, "device", now=self._clock.now())
         if isinstance(error, RateLimitError) and code != "too_many_attempts":
             poller.on_failure(error.retry_after)  # C18
-        elif isinstance(error, OAuthServerError) or reply.body is None:
-            poller.on_failure()  # C17: 5xx, temporarily_unavailable, non-JSON
+        elif isinstance(error, OAuthServerError) or _retryable_non_json(reply):
+            poller.on_failure()  # C17: 5xx, temporarily_unavailable, non-JSON outside 4xx
         else:
             raise error  # C14: access_denied, expired_token, too_many_attempts, ...
         log.debug("poll got HTTP %d; next poll in %s s", reply.status_code, poller.wait)

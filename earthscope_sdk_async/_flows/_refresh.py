@@ -31,8 +31,12 @@ async def refresh_tokens(
     tokens: Tokens,
     *,
     clock: Clock | None = None,
+    scope: str | None = None,
 ) -> Tokens:
     """Exchange ``tokens.refresh_token`` for new tokens.
+
+    ``scope`` is sent as ``scope`` (C33): by default the scope granted to ``tokens`` (never
+    more than was granted, RFC 6749 §6), else ``settings.scope``.
 
     A response without ``refresh_token`` keeps the old one (C23). ``invalid_grant`` raises
     :class:`~earthscope_sdk_async.LoginRequiredError` (final, C38); network failures raise
@@ -49,8 +53,9 @@ async def refresh_tokens(
         "refresh_token": tokens.refresh_token,
         "client_id": settings.client_id,
     }
-    if settings.scope:
-        form["scope"] = settings.scope  # C33: "scope", not "scopes"
+    scope = scope or tokens.scope or settings.scope
+    if scope:
+        form["scope"] = scope  # C33: "scope", not "scopes"
     headers = add_client_secret(settings, form)
     what = f"token request ({REFRESH_TOKEN_GRANT})"
     log.debug("refreshing with refresh token <%s>", fingerprint(tokens.refresh_token))
@@ -60,7 +65,11 @@ async def refresh_tokens(
     if not reply.is_success:
         raise to_error(reply, "refresh", now=received_at)
     fresh = parse_tokens(
-        reply, settings, received_at=received_at, requested_scope=settings.scope or tokens.scope
+        reply,
+        settings,
+        received_at=received_at,
+        requested_scope=settings.scope or tokens.scope,
+        drop_bad_id_token=True,  # C24 must not lose the rotated refresh token
     )
     log.debug(
         "refreshed: access <%s>, refresh token %s",

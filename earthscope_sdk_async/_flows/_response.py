@@ -137,6 +137,8 @@ def _error_class(reply: Reply, context: Context) -> type[OAuthError]:
         return RateLimitError
     if reply.status_code >= 500:
         return OAuthServerError
+    if reply.status_code == 401 and code is None:
+        return InvalidClientError  # C32: e.g. a bare ``WWW-Authenticate: Basic`` challenge
     return OAuthError if code is not None else InvalidResponseError
 
 

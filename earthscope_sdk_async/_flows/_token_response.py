@@ -5,16 +5,23 @@ Errors name the field that was wrong, never its value.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from earthscope_sdk_async._errors import InvalidResponseError
 from earthscope_sdk_async._settings import Settings
 from earthscope_sdk_async._tokens import Tokens, decode_jwt_claims
 
 from ._response import Reply
 
 __all__ = ["optional_string", "parse_tokens", "required_string", "seconds_field"]
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW = 60.0
+"""Seconds an id_token may be past its ``exp`` before it is rejected (C24)."""
 
 
 def seconds_field(reply: Reply, name: str, *, required: bool) -> float | None:
@@ -72,17 +79,40 @@ def _check_id_token(reply: Reply, id_token: str, settings: Settings, now: dateti
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
         raise reply.invalid("has an id_token without a numeric 'exp'")
-    if exp <= now.timestamp():
-        raise reply.invalid("has an id_token that is already expired ('exp' in the past)")
+    if exp < now.timestamp() - CLOCK_SKEW:
+        raise reply.invalid(
+            f"has an id_token that is already expired ('exp' more than {CLOCK_SKEW:g} s ago)"
+        )
+
+
+def _checked_id_token(
+    reply: Reply, id_token: str, settings: Settings, now: datetime, *, drop_bad: bool
+) -> str | None:
+    """``id_token`` if it passes C24; with ``drop_bad``, ``None`` (and a warning) if not."""
+    try:
+        _check_id_token(reply, id_token, settings, now)
+    except InvalidResponseError as exc:
+        if not drop_bad:
+            raise
+        log.warning("ignoring the id_token of a %s: %s", reply.what, exc)
+        return None
+    return id_token
 
 
 def parse_tokens(
-    reply: Reply, settings: Settings, *, received_at: datetime, requested_scope: str | None
+    reply: Reply,
+    settings: Settings,
+    *,
+    received_at: datetime,
+    requested_scope: str | None,
+    drop_bad_id_token: bool = False,
 ) -> Tokens:
     """Validate a successful token ``reply`` and build :class:`Tokens`.
 
     ``expires_at`` is ``received_at + expires_in`` (C21); a missing ``scope`` means
-    ``requested_scope`` (C22). Unknown fields are ignored (C20).
+    ``requested_scope`` (C22). Unknown fields are ignored (C20). An id_token failing C24
+    raises, unless ``drop_bad_id_token`` (refresh: the server already rotated the refresh
+    token), where it is logged and left out instead.
     """
     access_token = required_string(reply, "access_token")
     if required_string(reply, "token_type").lower() != "bearer":
@@ -92,7 +122,9 @@ def parse_tokens(
     refresh_token = optional_string(reply, "refresh_token") or None
     id_token = optional_string(reply, "id_token") or None
     if id_token is not None:
-        _check_id_token(reply, id_token, settings, received_at)
+        id_token = _checked_id_token(
+            reply, id_token, settings, received_at, drop_bad=drop_bad_id_token
+        )
     expires_at = None
     if expires_in is not None:
         try:

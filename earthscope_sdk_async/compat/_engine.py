@@ -110,7 +110,7 @@ async def poll(settings: Settings, code: DeviceCode, clock: Clock) -> Tokens:
 async def refresh(settings: Settings, tokens: Tokens, clock: Clock) -> Tokens:
     """One refresh-token grant (the refresh token is kept when not rotated)."""
     async with _http(settings) as http:
-        return await refresh_tokens(http, settings, tokens, clock=clock)
+        return await refresh_tokens(http, settings, tokens, clock=clock, scope=settings.scope)
 
 
 async def revoke(settings: Settings, token: str, clock: Clock) -> None:

@@ -1,0 +1,191 @@
+"""Download robustness: a bad URL fails only its own item, a single string is refused, and a
+``.part`` left by an earlier run is only resumed with the ETag it was written with."""
+
+from __future__ import annotations
+
+import os
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+
+from earthscope_sdk_async import ConfigError, MemoryTokenStore
+from earthscope_sdk_async._client import AsyncEarthScopeClient
+from earthscope_sdk_async._client._retry import RetryPolicy
+from earthscope_sdk_async._errors import DownloadError
+from earthscope_sdk_async.testing import FakeEarthScope
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+OLD = b"o" * 200_000
+NEW = b"n" * 200_000
+
+
+def make_client(fake: FakeEarthScope) -> AsyncEarthScopeClient:
+    return AsyncEarthScopeClient(
+        fake.settings(), store=MemoryTokenStore(fake.issue_tokens()), retry=FAST
+    )
+
+
+def listing(dest: Path) -> set[str]:
+    return {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+
+
+def gets(fake: FakeEarthScope, name: str) -> list[object]:
+    return [
+        r
+        for r in fake.requests
+        if r.endpoint == "files" and r.method == "GET" and r.path.endswith("/" + name)
+    ]
+
+
+async def test_each_bad_url_fails_alone(fake_earthscope: FakeEarthScope, tmp_path: Path) -> None:
+    fake = fake_earthscope
+    good = [fake.add_file("a.bin", b"alpha"), fake.add_file("b.bin", b"beta")]
+    bad = [
+        "http://[::1?sig=secret",  # unparsable (ValueError from urlsplit before)
+        fake.url + "files/a.bin%00x",  # NUL in the name (ValueError from stat before)
+        "http://127.0.0.1:99999/a.bin?sig=secret",  # port out of range (OverflowError)
+        "http://127.0.0.1:0/a.bin",
+        (good[0], "dir/with\0nul"),
+    ]
+    async with make_client(fake) as client:
+        report = await client.download([good[0], *bad, good[1]], tmp_path, concurrency=2)
+    assert [r.status for r in report] == ["downloaded", *["failed"] * len(bad), "downloaded"]
+    errors = [str(r.error) for r in report.failed]
+    assert all(isinstance(r.error, DownloadError) for r in report.failed)
+    assert not any("secret" in e for e in errors)  # the query never appears
+    assert "not a valid URL" in errors[0]
+    assert "NUL" in errors[1] and "a.bin" in errors[1]
+    assert "port 99999 is outside 1..65535" in errors[2] and "127.0.0.1:99999/a.bin" in errors[2]
+    assert "port 0" in errors[3]
+    assert "NUL" in errors[4]
+    assert listing(tmp_path) == {"a.bin", "b.bin"}
+    assert (tmp_path / "b.bin").read_bytes() == b"beta"
+
+
+@pytest.mark.parametrize("single", ["https://example.com/a.bin", b"https://example.com/a.bin"])
+async def test_single_string_is_refused(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, single: object
+) -> None:
+    dest = tmp_path / "d"
+    async with make_client(fake_earthscope) as client:
+        with pytest.raises(ConfigError, match="not a single string"):
+            await client.download(single, dest)  # type: ignore[arg-type]
+    assert not dest.exists()  # nothing was done
+    assert fake_earthscope.count("files") == 0
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/x", "http://[::1/x", "http://h:0/x"])
+async def test_api_call_to_invalid_url_is_config_error(
+    fake_earthscope: FakeEarthScope, url: str
+) -> None:
+    async with make_client(fake_earthscope) as client:
+        with pytest.raises(ConfigError, match="invalid URL"):
+            await client._request("GET", url + "?token=secret")
+
+
+async def _interrupted(fake: FakeEarthScope, dest: Path) -> str:
+    """A first run cut mid-body: leaves s.bin.part (and its validator), returns the URL."""
+    url = fake.add_file("s.bin", OLD)
+    fake.add_fault("files", action="reset_mid_body", times=1)
+    async with make_client(fake) as client:
+        report = await client.download([url], dest, retries=1)
+    assert report[0].status == "failed"
+    part = dest / "s.bin.part"
+    assert 0 < part.stat().st_size < len(OLD)
+    assert listing(dest) == {"s.bin.part", "s.bin.part.part"}  # the .part and its validator
+    return url
+
+
+async def test_part_of_a_changed_file_restarts_from_zero(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    fake = fake_earthscope
+    url = await _interrupted(fake, tmp_path)
+    fake.clear_log()
+    fake.add_file("s.bin", NEW)  # replaced on the server: a new ETag
+    async with make_client(fake) as client:
+        report = await client.download([url], tmp_path)
+    assert report.ok and report[0].bytes == len(NEW)
+    assert (tmp_path / "s.bin").read_bytes() == NEW
+    assert all("range" not in r.headers for r in gets(fake, "s.bin"))  # type: ignore[attr-defined]
+    assert listing(tmp_path) == {"s.bin"}  # no .part, no validator
+
+
+async def test_part_with_matching_validator_resumes(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    fake = fake_earthscope
+    url = await _interrupted(fake, tmp_path)
+    size = (tmp_path / "s.bin.part").stat().st_size
+    recorded = (tmp_path / "s.bin.part.part").read_text()
+    fake.clear_log()
+    async with make_client(fake) as client:
+        report = await client.download([url], tmp_path)
+    assert report.ok and report[0].bytes == len(OLD) - size
+    (get,) = gets(fake, "s.bin")
+    assert get.headers["range"] == f"bytes={size}-"  # type: ignore[attr-defined]
+    assert get.headers["if-range"] == recorded  # type: ignore[attr-defined]
+    assert (tmp_path / "s.bin").read_bytes() == OLD
+    assert listing(tmp_path) == {"s.bin"}
+
+
+async def test_validator_recorded_before_a_changed_file_answers_200(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    """Even when the HEAD does not give the ETag away, the recorded one goes as If-Range,
+    so the server answers the changed file with a 200 and the .part is rewritten."""
+    fake = fake_earthscope
+    url = await _interrupted(fake, tmp_path)
+    old_etag = (tmp_path / "s.bin.part.part").read_text()
+    fake.clear_log()
+    fake.add_file("s.bin", NEW)
+    fake.add_fault("files", status=200, headers={"Accept-Ranges": "bytes"},
+                   match=lambda r: r.method == "HEAD")  # fmt: skip
+    async with make_client(fake) as client:
+        report = await client.download([url], tmp_path)
+    assert report.ok
+    (get,) = gets(fake, "s.bin")
+    assert get.headers["if-range"] == old_etag  # type: ignore[attr-defined]
+    assert (tmp_path / "s.bin").read_bytes() == NEW
+    assert listing(tmp_path) == {"s.bin"}
+
+
+async def test_unrecorded_part_older_than_last_modified_restarts(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    """A .part from an older version (no validator) is not trusted when the server says the
+    file was modified after the .part was last written."""
+    fake = fake_earthscope
+    url = fake.add_file("s.bin", NEW)
+    part = tmp_path / "s.bin.part"
+    part.write_bytes(OLD[:80_000])
+    day_ago = time.time() - 86_400
+    os.utime(part, (day_ago, day_ago))
+    fake.add_fault(
+        "files",
+        status=200,
+        headers={
+            "ETag": '"strong"',
+            "Accept-Ranges": "bytes",
+            "Last-Modified": formatdate(time.time(), usegmt=True),
+        },
+        match=lambda r: r.method == "HEAD",
+    )
+    async with make_client(fake) as client:
+        report = await client.download([url], tmp_path)
+    assert report.ok and report[0].bytes == len(NEW)
+    assert all("range" not in r.headers for r in gets(fake, "s.bin"))  # type: ignore[attr-defined]
+    assert (tmp_path / "s.bin").read_bytes() == NEW
+    assert listing(tmp_path) == {"s.bin"}
+
+
+async def test_part_and_validator_names_are_reserved(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    url = fake_earthscope.add_file("a.bin", b"alpha")
+    async with make_client(fake_earthscope) as client:
+        report = await client.download([(url, "x.part"), (url, "x.part.part")], tmp_path)
+    assert [r.status for r in report] == ["failed", "failed"]
+    assert listing(tmp_path) == set()
