@@ -134,3 +134,26 @@ def test_refresh_ahead_validated_and_loaded_from_env() -> None:
         Settings(refresh_ahead=-1)
     loaded = Settings.load(environ={"ES_OAUTH2__REFRESH_AHEAD": "120"})
     assert loaded.refresh_ahead == 120.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1", "http://127.0.0.1:99999/", "http://127.0.0.1:abc/", "http://127.0.0.1:0/"],
+)
+def test_malformed_urls_and_ports_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError, match="api_url"):
+        Settings(api_url=url)
+
+
+def test_credentials_in_urls_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings(api_url="http://user:SENTINELPW@127.0.0.1:8080/")
+    assert "SENTINELPW" not in str(info.value)
+
+
+def test_safe_url_drops_credentials_query_and_fragment() -> None:
+    from earthscope_sdk_async._urls import safe_url
+
+    assert safe_url("https://u:SECRET@h.org/a?sig=X#f") == "https://h.org/a"
+    assert safe_url("http://[::1") == "http://[::1"
+    assert safe_url("http://u:SECRET@[::1/x?q") == "http://[::1/x"
