@@ -25,6 +25,7 @@ mismatch fails the file.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -143,16 +144,6 @@ async def _discard(state: _State) -> None:
     state.recorded = None
 
 
-async def _record(state: _State, restart: bool) -> None:
-    """Record the response's ETag next to the ``.part`` before its body is written (a 200
-    first deletes the old ``.part``, whose bytes the new ETag does not describe)."""
-    if state.etag == state.recorded:
-        return
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(record_validator, state.target, state.etag, restart)
-    state.recorded = state.etag
-
-
 def _request_headers(state: _State) -> dict[str, str]:
     if state.offset <= 0 or not state.ranges:
         return dict(_IDENTITY)
@@ -211,10 +202,18 @@ def _renamer(state: _State, part: Path, expected: int | None) -> Callable[[int],
             if digest != state.expected:
                 return
         part.replace(state.target)
-        drop_validator(state.target)
+        if state.recorded is not None:  # a validator from an earlier run or attempt
+            drop_validator(state.target)
         state.renamed, state.digest = True, digest
 
     return rename
+
+
+def _record(state: _State, _written: int) -> None:
+    """Record the response's ETag next to the ``.part`` being left behind. Blocking."""
+    if state.recorded != state.etag:
+        record_validator(state.target, state.etag, False)
+        state.recorded = state.etag
 
 
 async def _write_body(
@@ -225,6 +224,10 @@ async def _write_body(
     if not appending:
         state.offset = 0
     hasher = await _prepare_hasher(job, state, part)
+    # The validator is recorded only when a .part is left behind (an error, a short body, a
+    # cancel): the common, complete download pays nothing for it. A stale validator is safe
+    # (If-Range then gets a 200 and the file restarts); a missing one falls back to a HEAD.
+    record = functools.partial(_record, state)
     sink = BodySink(part, appending, hasher, _on_written(job, state, hasher is not None))
     try:
         try:
@@ -232,11 +235,14 @@ async def _write_body(
                 if sink.add(piece):
                     await sink.flush()
         except httpx.HTTPError as exc:
-            await sink.flush(final=True)  # keep what arrived: the retry resumes after it
+            await sink.flush(final=True, then=record)  # keep what arrived: resume after it
             return _transport(state, exc)
         await sink.flush(final=True, then=_renamer(state, part, expected))
     finally:
         await sink.aclose()
+        if not state.renamed and state.recorded != state.etag and sink.written:
+            with anyio.CancelScope(shield=True):  # cancelled mid-body: keep a resumable .part
+                await anyio.to_thread.run_sync(record, 0)
     if expected is not None and sink.written != expected:
         if sink.written > expected:
             await _discard(state)
@@ -280,7 +286,6 @@ async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
             if isinstance(expected, _Failure):
                 await _discard(state)
                 return expected
-            await _record(state, restart=status != 206)
             failure = await _write_body(job, state, response, expected)
             return failure if failure is not None else True
     except httpx.HTTPError as exc:
@@ -333,7 +338,7 @@ async def fetch_file(
         OSError: the file could not be written (the caller turns it into a result).
     """
     # "": whatever validator file may lie around is unknown, so the first response records
-    state = _State(url, target, expected=expected, recorded=part_etag if part_size > 0 else "")
+    state = _State(url, target, expected=expected, recorded=part_etag if part_size > 0 else None)
     if part_size > 0:
         resume = await resume_point(job.http, url, part_size, part_etag, part_mtime)
         state.offset, state.etag, state.ranges = resume.offset, resume.etag, resume.ranges
