@@ -16,13 +16,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from _workers import finish as _finish
+from _workers import go as _go
+from _workers import wait_for as _wait_for
+from _workers import wait_ready as _wait_ready
 
 from earthscope_sdk_async import Settings, TokenManager, Tokens, TokenStoreError
 from earthscope_sdk_async._stores import FileTokenStore
@@ -60,36 +64,6 @@ def _spawn(mode: str, path: Path, fake: FakeEarthScope, backend: str, count: int
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _wait_ready(procs: list[Any]) -> None:
-    for proc in procs:
-        line = proc.stdout.readline()
-        if line.strip() != "ready":
-            proc.kill()
-            _, err = proc.communicate(timeout=10)
-            pytest.fail(f"worker did not start: {line!r}\n{err}")
-
-
-def _go(procs: list[Any]) -> None:
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-
-
-def _finish(proc: Any, timeout: float = 30.0) -> dict[str, Any]:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, f"worker failed (exit {proc.returncode}):\n{err}"
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
 
 
 @pytest.fixture

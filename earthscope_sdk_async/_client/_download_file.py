@@ -50,6 +50,7 @@ from ._download_resume import (
     resume_point,
 )
 from ._download_sink import BodySink
+from ._retry import Failure as _Failure
 from ._retry import (
     RetryPolicy,
     SharedPause,
@@ -107,15 +108,6 @@ class _State:
     @property
     def safe_url(self) -> str:
         return safe_url(self.url)
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: EarthScopeError
-    retryable: bool
-    retry_after: float | None = None
-    rate_limited: bool = False
-    immediate: bool = False  # restart at once (the .part was discarded), no back-off
 
 
 def _transport(state: _State, exc: httpx.HTTPError) -> _Failure:

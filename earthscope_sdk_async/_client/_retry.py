@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import httpx
 
 from .._clock import Clock
-from .._errors import ApiError, ConfigError
+from .._errors import ApiError, ConfigError, EarthScopeError
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -149,6 +149,18 @@ class SharedPause:
             if self._clock.monotonic() + left > deadline:
                 return False
             await self._clock.sleep(left)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed attempt: the error to raise, whether to retry, the server's wait, whether it
+    was a 429 (pauses everyone), and whether to restart at once without back-off."""
+
+    error: EarthScopeError
+    retryable: bool
+    retry_after: float | None = None
+    rate_limited: bool = False
+    immediate: bool = False
 
 
 def api_error_after(error: ApiError, attempts: int) -> ApiError:

@@ -21,6 +21,7 @@ from .._clock import Clock
 from .._errors import ApiError, ConfigError, EarthScopeError, TransportError
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
+from ._retry import Failure as _Failure
 from ._retry import (
     RetryPolicy,
     SharedPause,
@@ -49,16 +50,6 @@ class ApiCall:
     def safe_url(self) -> str:
         """The URL without its query string (which may carry signatures)."""
         return safe_url(self.url)
-
-
-@dataclass(frozen=True)
-class _Failure:
-    """A failed attempt: the error to raise, whether to retry, the server's wait."""
-
-    error: EarthScopeError
-    retryable: bool
-    retry_after: float | None = None
-    rate_limited: bool = False
 
 
 def _transport_error(call: ApiCall, exc: httpx.HTTPError, attempts: int) -> TransportError:
