@@ -7,7 +7,6 @@ import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
@@ -25,8 +24,8 @@ from ._download_types import DownloadReport
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
+from ._requester import Requester
 from ._retry import RetryPolicy, SharedPause
-from ._send import ApiCall, send_with_retries
 from ._user import UserService
 
 __all__ = ["AsyncEarthScopeClient"]
@@ -76,9 +75,18 @@ class AsyncEarthScopeClient:
         """How API calls are retried (see :class:`RetryPolicy`)."""
         self.tokens = TokenManager(self.settings, store=self.store, clock=self.clock)
         self.auth = EarthScopeAuth(self.tokens)
-        self.user = UserService(self)
-        """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
         self._pause = SharedPause(self.clock)
+        self.requester = Requester(
+            settings=self.settings,
+            http=lambda: self.http,
+            tokens=self.tokens,
+            clock=self.clock,
+            policy=self.retry_policy,
+            pause=self._pause,
+        )
+        """The one way this client's services reach the API (retries, shared 429 pause)."""
+        self.user = UserService(self.requester)
+        """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
         self._http = http_client
         self._owns_http = http_client is None
         self._binding: LoopBinding | None = None
@@ -175,15 +183,9 @@ class AsyncEarthScopeClient:
             TransportError: the network failed (after retries, where allowed).
             ClientClosedError: the client was closed.
         """
-        call = ApiCall(method.upper(), self._url(url_or_path), json, params, headers, retry)
-        return await send_with_retries(
-            self.http, call, policy=self.retry_policy, pause=self._pause, clock=self.clock
+        return await self.requester.request(
+            method, url_or_path, json=json, params=params, headers=headers, retry=retry
         )
-
-    def _url(self, url_or_path: str) -> str:
-        if "://" in url_or_path:
-            return url_or_path
-        return urljoin(self.settings.api_url, url_or_path.lstrip("/"))
 
     # -- files -----------------------------------------------------------------------------
 
@@ -225,8 +227,9 @@ class AsyncEarthScopeClient:
             DownloadError: ``dest`` cannot be created.
             ClientClosedError: the client was closed.
         """
+        self._check_open()
         return await run_download(
-            self,
+            self.requester,
             urls,
             dest,
             concurrency=concurrency,

@@ -40,7 +40,7 @@ from ._download_progress import (
 from ._download_types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncEarthScopeClient
+    from ._requester import Requester
 
 __all__ = [
     "ChecksumOption",
@@ -86,7 +86,7 @@ def _check_options(concurrency: int, retries: int | None, per_file_timeout: floa
 
 
 async def run_download(
-    client: AsyncEarthScopeClient,
+    requester: Requester,
     urls: DownloadSource,
     dest: str | os.PathLike[str],
     *,
@@ -111,13 +111,13 @@ async def run_download(
         except OSError as exc:
             raise DownloadError(f"cannot create the destination {root}: {exc.strerror}") from exc
         tracker = Tracker(callback, len(urls) if isinstance(urls, Sized) else None)
-        attempts = retries if retries is not None else client.retry_policy.max_attempts
+        attempts = retries if retries is not None else requester.policy.max_attempts
         job = FileJob(
-            client.http,
-            client.retry_policy,
+            requester.http,
+            requester.policy,
             attempts,
-            client._pause,
-            client.clock,
+            requester.pause,
+            requester.clock,
             tracker.add_bytes,
             checksums,
         )

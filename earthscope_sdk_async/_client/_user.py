@@ -1,6 +1,6 @@
 """UserService (``client.user``): profile, OIDC userinfo, anonymized ids, AWS credentials.
 
-No HTTP code of its own: every request goes through ``client._request`` (auth, retries,
+No HTTP code of its own: every request goes through the client's :class:`Requester` (auth, retries,
 error translation). Userinfo (C50, C51) and AWS credentials are cached with single-flight
 fills, so concurrent callers share one request.
 """
@@ -18,7 +18,7 @@ from ._json import decode_json, invalid_response, json_object
 from ._single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncEarthScopeClient
+    from ._requester import Requester
 
 __all__ = ["UserService"]
 
@@ -49,21 +49,21 @@ class UserService:
 
     def __init__(
         self,
-        client: AsyncEarthScopeClient,
+        requester: Requester,
         *,
         anon_lookup_path: str = "user/anon/",
         userinfo_ttl: float = 60.0,
         aws_refresh_margin: float = 300.0,
     ) -> None:
-        self._client = client
+        self._requester = requester
         self.anon_lookup_path = anon_lookup_path
         self.userinfo_ttl = userinfo_ttl
         self.aws_refresh_margin = aws_refresh_margin
-        self._userinfo: SingleFlightCache[str, dict[str, Any]] = SingleFlightCache(client.clock)
-        self._aws: SingleFlightCache[str, AwsCredentials] = SingleFlightCache(client.clock)
+        self._userinfo: SingleFlightCache[str, dict[str, Any]] = SingleFlightCache(requester.clock)
+        self._aws: SingleFlightCache[str, AwsCredentials] = SingleFlightCache(requester.clock)
 
     def __repr__(self) -> str:
-        return f"UserService({self._client!r})"
+        return f"UserService({self._requester!r})"
 
     def clear_cache(self) -> None:
         """Forget cached userinfo and AWS credentials (done on login and logout)."""
@@ -76,7 +76,7 @@ class UserService:
         Raises:
             ApiError: the API refused, failed, or did not answer a JSON object.
         """
-        response = await self._client._request("GET", "beta/user/profile")
+        response = await self._requester.request("GET", "beta/user/profile")
         return json_object(response, "user profile")
 
     async def get_userinfo(self, *, refresh: bool = False) -> dict[str, Any]:
@@ -91,18 +91,18 @@ class UserService:
                 id token's (C50).
             ApiError: the identity provider refused or failed.
         """
-        settings = self._client.settings
+        settings = self._requester.settings
         if "openid" not in settings.scope.split():
             raise ConfigError(
                 f"userinfo needs the 'openid' scope (C50), but the configured scope is "
                 f"{settings.scope!r}: add openid (e.g. ES_OAUTH2__SCOPE='openid profile email "
                 "offline_access') and log in again"
             )
-        token = await self._client.get_access_token()
+        token = await self._requester.tokens.get_access_token()
         key = hashlib.sha256(token.encode()).hexdigest()
 
         async def fetch() -> tuple[dict[str, Any], float]:
-            response = await self._client._request(
+            response = await self._requester.request(
                 "GET", settings.userinfo_url, headers={"Authorization": f"Bearer {token}"}
             )
             info = json_object(response, "userinfo")
@@ -119,7 +119,7 @@ class UserService:
                 "misbehaving, try again later",
                 status_code=200,
             )
-        tokens = self._client.tokens.tokens
+        tokens = self._requester.tokens.tokens
         claims = tokens.id_claims if tokens is not None else None
         expected = claims.get("sub") if claims else None
         if isinstance(expected, str) and expected != sub:
@@ -140,7 +140,7 @@ class UserService:
             ApiError: the API refused, failed, or did not answer JSON.
         """
         body = {"ids": _strings("ids", ids), "emails": _strings("emails", emails)}
-        response = await self._client._request("POST", self.anon_lookup_path, json=body)
+        response = await self._requester.request("POST", self.anon_lookup_path, json=body)
         return decode_json(response, "anonymized id lookup")
 
     async def get_aws_credentials(
@@ -159,12 +159,12 @@ class UserService:
         path = _role_path(role)
 
         async def fetch() -> tuple[AwsCredentials, float]:
-            response = await self._client._request("GET", path)
+            response = await self._requester.request("GET", path)
             try:
                 credentials = parse_aws_credentials(decode_json(response, "AWS credentials"))
             except ValueError as exc:
                 raise invalid_response(response, "AWS credentials", str(exc)) from None
-            left = (credentials.expiration - self._client.clock.now()).total_seconds()
+            left = (credentials.expiration - self._requester.clock.now()).total_seconds()
             return credentials, left - self.aws_refresh_margin
 
         return await self._aws.get(role, fetch, force=force)
