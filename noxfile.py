@@ -34,7 +34,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmarks and rewrite benchmarks/RESULTS.md (not a default session)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,bench]")
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

@@ -39,6 +39,7 @@ _STRING_FIELDS = (
     "token_path",
     "revoke_path",
     "userinfo_path",
+    "http_backend",
 )
 _NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
 _HOSTS_FIELDS = ("allowed_hosts",)
@@ -63,10 +64,12 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "resources": ("api_url",),
     "http": ("timeout_connect", "timeout_read"),
 }
+_RENAMED: dict[str, str] = {"http.backend": "http_backend"}
 
 FILE_KEYS: dict[str, str] = {
     **{f"{section}.{key}": key for section, keys in _SECTIONS.items() for key in keys},
     **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_HOSTS_FIELDS)},
+    **_RENAMED,
 }
 """Every key a profile table may hold (dotted for sub-tables) -> the ``Settings`` field."""
 

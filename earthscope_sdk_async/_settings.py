@@ -24,9 +24,11 @@ from ._config_file import Sourced, read_profile
 from ._errors import ConfigError
 from ._urls import safe_url
 
-__all__ = ["ClientAuthMethod", "Settings", "is_loopback_host"]
+__all__ = ["ClientAuthMethod", "HttpBackend", "Settings", "is_loopback_host"]
 
 ClientAuthMethod = Literal["client_secret_post", "client_secret_basic"]
+HttpBackend = Literal["auto", "httpcore", "aiohttp"]
+_HTTP_BACKENDS = ("auto", "httpcore", "aiohttp")
 
 DEFAULT_DOMAIN = "https://login.earthscope.org/"
 DEFAULT_AUDIENCE = "https://api.earthscope.org"
@@ -50,6 +52,7 @@ ENV_VARS: dict[str, str] = {
     "ES_RESOURCES__API_URL": "api_url",
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
     "ES_HTTP__TIMEOUT_READ": "timeout_read",
+    "ES_HTTP__BACKEND": "http_backend",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
@@ -167,6 +170,9 @@ class Settings:
     """Seconds to wait for a connection."""
     timeout_read: float = 30.0
     """Seconds to wait for each read (and write) on a connection."""
+    http_backend: HttpBackend = "auto"
+    """What carries HTTP: ``"auto"`` (aiohttp on asyncio when the ``aiohttp`` extra is
+    installed, else httpcore), ``"aiohttp"`` or ``"httpcore"`` (httpx's own; always on trio)."""
     device_code_path: str = "oauth/device/code"
     """Device authorization endpoint, relative to ``domain``."""
     token_path: str = "oauth/token"
@@ -220,6 +226,10 @@ class Settings:
             _check_seconds("timeout_connect", self.timeout_connect, positive=True),
         )
         set_(self, "timeout_read", _check_seconds("timeout_read", self.timeout_read, positive=True))
+        if self.http_backend not in _HTTP_BACKENDS:
+            raise ConfigError(
+                f"http_backend must be 'auto', 'httpcore' or 'aiohttp', got {self.http_backend!r}"
+            )
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or "://" in value:
@@ -244,7 +254,8 @@ class Settings:
         ``ES_OAUTH2__CLIENT_ID``, ``ES_OAUTH2__CLIENT_SECRET``, ``ES_OAUTH2__SCOPE``,
         ``ES_OAUTH2__REFRESH_TOKEN``, ``ES_OAUTH2__ALLOWED_HOSTS`` (comma-separated or a JSON
         list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
-        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_OAUTH2__CLIENT_AUTH_METHOD``
+        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_HTTP__BACKEND`` (``auto``,
+        ``httpcore`` or ``aiohttp``), ``ES_OAUTH2__CLIENT_AUTH_METHOD``
         (``client_secret_post`` or ``client_secret_basic``) and ``ES_OAUTH2__REFRESH_LEEWAY``
         (seconds).
 
@@ -253,9 +264,9 @@ class Settings:
         ``[profile.<name>]`` field by field, the profile winning. Keys use the
         earthscope-sdk 1.x nesting: ``oauth2.*`` (the ``ES_OAUTH2__*`` settings, plus
         ``refresh_leeway`` and the endpoint paths ``device_code_path``, ``token_path``,
-        ``revoke_path``, ``userinfo_path``), ``resources.api_url`` and ``http.timeout_*``.
-        Every ``Settings`` field name except ``profile`` is also accepted flat, at the top of
-        a profile table; one table must not set a field twice. For example::
+        ``revoke_path``, ``userinfo_path``), ``resources.api_url``, ``http.timeout_*`` and
+        ``http.backend``. Every ``Settings`` field name except ``profile`` is also accepted
+        flat, at the top of a profile table; one table must not set a field twice. For example::
 
             [default.oauth2]
             client_id = "b9DtAFBd6QvMg761vI3YhYquNZbJX5G0"

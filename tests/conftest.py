@@ -24,3 +24,29 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture(autouse=True)
+def _auto_backend_is_httpcore(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``http_backend="auto"`` means httpcore in tests (respx mocks httpcore); tests of the
+    aiohttp backend ask for it with the ``http_backend`` fixture."""
+    from earthscope_sdk_async._client import _http_pool
+
+    monkeypatch.setattr(_http_pool, "auto_backend", lambda: "httpcore")
+
+
+@pytest.fixture(params=["httpcore", "aiohttp"])
+def http_backend(
+    request: pytest.FixtureRequest, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Run the test on each HTTP backend ``"auto"`` may pick: httpcore, and aiohttp on
+    asyncio (trio always runs on httpcore)."""
+    from earthscope_sdk_async._client import _http_pool
+
+    backend = str(request.param)
+    if backend == "aiohttp":
+        if anyio_backend != "asyncio":
+            pytest.skip("aiohttp runs on asyncio only")
+        pytest.importorskip("aiohttp")
+    monkeypatch.setattr(_http_pool, "auto_backend", lambda: backend)
+    return backend

@@ -23,6 +23,8 @@ from earthscope_sdk_async._clock import ScaledClock
 from earthscope_sdk_async._errors import DownloadError, TransportError
 from earthscope_sdk_async.testing import FakeEarthScope
 
+pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
 
 

@@ -20,6 +20,8 @@ from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._download_types import DownloadProgress
 from earthscope_sdk_async.testing import FakeEarthScope
 
+pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+
 ROUNDS = 6
 
 

@@ -16,6 +16,8 @@ from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
 from earthscope_sdk_async.testing import FakeEarthScope
 
+pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
 
 

@@ -16,6 +16,8 @@ from earthscope_sdk_async._client._retry import RetryPolicy
 from earthscope_sdk_async._errors import DownloadError
 from earthscope_sdk_async.testing import FakeEarthScope
 
+pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
 OLD = b"o" * 200_000
 NEW = b"n" * 200_000

@@ -21,6 +21,7 @@ from .._tokens import Tokens
 from .._version import __version__
 from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
 from ._download_types import DownloadReport
+from ._http_pool import chosen_backend, new_http_client
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
@@ -132,8 +133,10 @@ class AsyncEarthScopeClient:
     @property
     def http(self) -> httpx.AsyncClient:
         """The ``httpx.AsyncClient`` carrying :attr:`auth`, the configured timeouts, our user
-        agent and a keep-alive pool sized for bulk work. Created on first use, and again
-        when used from another event loop than the one it was made for."""
+        agent and a keep-alive pool sized for bulk work, on the backend of
+        ``settings.http_backend`` (aiohttp on asyncio when installed, else httpcore). Created
+        on first use, and again when used from another event loop than the one it was made
+        for."""
         self._check_open()
         if not self._owns_http:
             assert self._http is not None
@@ -151,12 +154,11 @@ class AsyncEarthScopeClient:
 
     def _new_pool(self) -> httpx.AsyncClient:
         s = self.settings
-        return httpx.AsyncClient(
+        return new_http_client(
+            chosen_backend(s.http_backend),
             auth=self.auth,
             timeout=httpx.Timeout(s.timeout_read, connect=s.timeout_connect),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=True,
         )
 
     # -- API requests ----------------------------------------------------------------------

@@ -8,9 +8,10 @@ generator of a million URLs is never materialised. Each item gets one
 An existing final file is skipped without any request unless ``overwrite=True`` (existence
 only: its size is not checked, and it is not hashed even when a checksum is expected, since
 a final file only ever appears by renaming a complete, verified ``.part``). The producer
-looks each item up on disk (:func:`locate`, one worker thread call) before queueing it, so a
-worker goes from one response straight to its next request. See :mod:`._download_file` for
-retries, resuming, checksums and the atomic rename, :mod:`._download_progress` for
+looks each item up on disk (:class:`Locator`: a few system calls, made in the event loop)
+before queueing it, so a worker goes from one response straight to its next request. See
+:mod:`._download_file` for retries, resuming, checksums and the atomic rename,
+:mod:`._download_progress` for
 ``progress``.
 """
 
@@ -30,7 +31,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
 from ._download_checksum import ChecksumOption, Checksums
 from ._download_file import FileJob, fetch_file
-from ._download_paths import Spot, item_url, locate, safe_url
+from ._download_paths import Locator, Spot, item_url, safe_url
 from ._download_progress import (
     ProgressCallback,
     ProgressOption,
@@ -38,6 +39,7 @@ from ._download_progress import (
     resolve_progress,
 )
 from ._download_types import DownloadReport, DownloadResult
+from ._http_pool import grow_pool
 
 if TYPE_CHECKING:
     from ._requester import Requester
@@ -68,6 +70,7 @@ class _Batch:
     overwrite: bool
     per_file_timeout: float | None
     progress: Tracker
+    locate: Locator
     results: dict[int, DownloadResult] = field(default_factory=dict)
     claimed: set[Path] = field(default_factory=set)
 
@@ -112,8 +115,10 @@ async def run_download(
             raise DownloadError(f"cannot create the destination {root}: {exc.strerror}") from exc
         tracker = Tracker(callback, len(urls) if isinstance(urls, Sized) else None)
         attempts = retries if retries is not None else requester.policy.max_attempts
+        http = requester.http
+        grow_pool(http, concurrency)  # one connection per worker: none waits for the pool
         job = FileJob(
-            requester.http,
+            http,
             requester.policy,
             attempts,
             requester.pause,
@@ -122,7 +127,9 @@ async def run_download(
             checksums,
         )
         return await _run(
-            _Batch(job, root, overwrite, per_file_timeout, tracker), urls, concurrency
+            _Batch(job, root, overwrite, per_file_timeout, tracker, Locator(root, overwrite)),
+            urls,
+            concurrency,
         )
     finally:
         if bar is not None:
@@ -179,7 +186,7 @@ async def _worker(batch: _Batch, receive: ObjectReceiveStream[tuple[int, _Locate
 async def _locate(batch: _Batch, item: object) -> _Located:
     url = item_url(item)
     try:
-        return await anyio.to_thread.run_sync(locate, item, batch.dest, batch.overwrite)
+        return batch.locate(item)  # a few system calls: cheaper than a thread round trip
     except DownloadError as exc:
         return DownloadResult(url, None, "failed", error=exc)
     except OSError as exc:

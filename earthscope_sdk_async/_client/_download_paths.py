@@ -21,6 +21,7 @@ from .._urls import safe_url
 __all__ = [
     "MAX_ETAG",
     "PART_SUFFIX",
+    "Locator",
     "Spot",
     "item_url",
     "locate",
@@ -113,8 +114,13 @@ def _relative_name(item: object) -> tuple[str, str]:
     raise DownloadError(f"cannot download {item!r}: give a URL or a (url, relative path) pair")
 
 
-def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
-    """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe."""
+def resolve_target(item: object, dest: Path, root: Path | None = None) -> tuple[str, Path]:
+    """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe.
+
+    ``root`` is ``dest.resolve()`` when the caller already knows it. A plain name directly
+    in ``dest`` that is not a symlink cannot lead outside it, so only nested names and
+    symlinks are resolved (each resolve walks every directory of the path).
+    """
     url, name = _relative_name(item)
     if not name or name.endswith(("/", "\\")):
         raise _bad(url, name, "the file name is empty")
@@ -129,7 +135,9 @@ def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
     if name.endswith(PART_SUFFIX):
         raise _bad(url, name, f"names ending in {PART_SUFFIX!r} are reserved for partial files")
     target = dest.joinpath(*parts)
-    root = dest.resolve()
+    if len(parts) == 1 and not target.is_symlink():
+        return url, target
+    root = root if root is not None else dest.resolve()
     if not target.resolve().is_relative_to(root):
         raise _bad(url, name, "it resolves outside the destination directory")
     return url, target
@@ -153,23 +161,40 @@ class Spot:
     part_mtime: float = 0.0
 
 
+class Locator:
+    """Looks items up on disk for one batch (blocking, but a few system calls per item:
+    cheap enough to run in the event loop). Remembers ``dest`` resolved and the
+    directories it made."""
+
+    def __init__(self, dest: Path, overwrite: bool) -> None:
+        self._dest = dest
+        self._root = dest.resolve()
+        self._overwrite = overwrite
+        self._made: set[Path] = {dest}
+
+    def __call__(self, item: object) -> Spot:
+        """Everything the file system says about an item, in one go. Creates the target's
+        directory unless the item is skipped.
+
+        Raises:
+            DownloadError: an unsafe name.
+            OSError: the directory cannot be created.
+        """
+        url, target = resolve_target(item, self._dest, self._root)
+        if not self._overwrite and target.is_file():
+            return Spot(url, target, target.stat().st_size, 0)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        try:
+            stat = part_path(target).stat()
+        except FileNotFoundError:
+            return Spot(url, target, None, 0)
+        if stat.st_size == 0:
+            return Spot(url, target, None, 0)
+        return Spot(url, target, None, stat.st_size, read_validator(target), stat.st_mtime)
+
+
 def locate(item: object, dest: Path, overwrite: bool) -> Spot:
-    """Everything the file system says about an item, in one go (blocking: run in a thread).
-
-    Creates the target's directory unless the item is skipped.
-
-    Raises:
-        DownloadError: an unsafe name.
-        OSError: the directory cannot be created.
-    """
-    url, target = resolve_target(item, dest)
-    if not overwrite and target.is_file():
-        return Spot(url, target, target.stat().st_size, 0)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        stat = part_path(target).stat()
-    except FileNotFoundError:
-        return Spot(url, target, None, 0)
-    if stat.st_size == 0:
-        return Spot(url, target, None, 0)
-    return Spot(url, target, None, stat.st_size, read_validator(target), stat.st_mtime)
+    """:class:`Locator` for a single item (blocking)."""
+    return Locator(dest, overwrite)(item)

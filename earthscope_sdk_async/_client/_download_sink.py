@@ -1,17 +1,22 @@
-"""Writing a body to its ``.part`` file: pieces gathered into ~1 MiB writes (and hash updates)
-done in a worker thread, each shielded from cancellation.
+"""Writing a body to its ``.part`` file: pieces gathered, without copying, into ~1 MiB
+writes (and hash updates), each shielded from cancellation.
 
-One worker thread call per write: the file is opened by the first one and closed by the
-last (``final``), which also runs the caller's ``then`` (the rename of a complete file), so
-a small file costs a single call. (Each call is a thread round trip; the fewer there are,
-the sooner a worker sends its next request.)
+A small body (at most :data:`INLINE` bytes, all of it known at the final flush) is written
+from the event loop: opening, writing, closing and renaming a file of a few KiB costs less
+than one worker-thread round trip, and a batch of small files then needs no thread at all.
+Larger bodies are written in a worker thread, one call per ~1 MiB: the file is opened by the
+first call and closed by the last (``final``), which also runs the caller's ``then`` (the
+rename of a complete file). The pieces are written one by one to an unbuffered file (no
+join, no ``bytearray +=``: a body is never copied on its way to the disk).
 
 Why shielded: the body is read with ``async for piece in response.aiter_raw()``, a chain of
-async generators (httpx, then httpcore). A cancel (Ctrl-C, a per-file timeout, a cancelled
-task group) delivered at a checkpoint in the loop body leaves that chain suspended; trio
-then warns about each abandoned generator when it is garbage collected (and with warnings
-as errors that failed tests at random under load). With the writes shielded, the only
-checkpoints left are inside the stream, where a cancel terminates the whole chain.
+async generators (httpx, then the transport). A cancel (Ctrl-C, a per-file timeout, a
+cancelled task group) delivered at a checkpoint in the loop body leaves that chain suspended;
+trio then warns about each abandoned generator when it is garbage collected (and with
+warnings as errors that failed tests at random under load). With the writes shielded, the
+only checkpoints left are inside the stream, where a cancel terminates the whole chain.
+:meth:`BodySink.aclose` writes what is still buffered, so a cancelled download keeps
+every byte that arrived and resumes after it.
 """
 
 from __future__ import annotations
@@ -24,13 +29,16 @@ import anyio
 
 from ._download_checksum import Hasher
 
-__all__ = ["CHUNK", "BodySink"]
+__all__ = ["CHUNK", "INLINE", "BodySink"]
 
 CHUNK = 1024 * 1024
+"""Bytes gathered before a write."""
+INLINE = 64 * 1024
+"""A whole body up to this size is written from the event loop, without a worker thread."""
 
 
 class BodySink:
-    """Buffers body pieces; :meth:`flush` writes (and hashes) them in a worker thread.
+    """Buffers body pieces; :meth:`flush` writes (and hashes) them.
 
     ``path`` is opened for appending or truncated by the first flush; ``on_written(count)``
     is called in the event loop after each write. Call :meth:`aclose` in a ``finally``.
@@ -47,45 +55,60 @@ class BodySink:
         self._mode = "ab" if append else "wb"
         self._hasher = hasher
         self._on_written = on_written
-        self._buffer = bytearray()
+        self._pieces: list[bytes] = []
+        self._pending = 0
         self._file: IO[bytes] | None = None
+        self._finished = False
         self.written = 0
 
     def add(self, piece: bytes) -> bool:
-        """Buffer ``piece``; True when the buffer is due to be flushed."""
-        self._buffer += piece
-        return len(self._buffer) >= CHUNK
+        """Buffer ``piece`` (not copied); True when the buffer is due to be flushed."""
+        self._pieces.append(piece)
+        self._pending += len(piece)
+        return self._pending >= CHUNK
 
-    def _write(self, data: bytearray, final: bool, then: Callable[[int], None] | None) -> None:
+    def _write(
+        self, pieces: list[bytes], size: int, final: bool, then: Callable[[int], None] | None
+    ) -> None:
         if self._file is None:
-            self._file = open(self._path, self._mode)  # noqa: SIM115 - closed by final/aclose
-        if data:
-            self._file.write(data)
-            if self._hasher is not None:
-                self._hasher.update(data)
+            self._file = open(self._path, self._mode, buffering=0)  # noqa: SIM115 - closed below
+        out, hasher = self._file, self._hasher
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                view = view[out.write(view) :]
+            if hasher is not None:
+                hasher.update(piece)
         if final:
-            self._file.close()
+            out.close()
             if then is not None:
-                then(self.written + len(data))
+                then(self.written + size)
 
     async def flush(
         self, *, final: bool = False, then: Callable[[int], None] | None = None
     ) -> None:
         """Write (and hash) the buffer; ``final`` also closes the file (creating it if no
-        byte came), then calls ``then(bytes written in all)`` in the same worker thread. A
-        cancel waits for the call to finish."""
-        data, self._buffer = self._buffer, bytearray()
-        if not data and not final:
+        byte came), then calls ``then(bytes written in all)`` right after, before any other
+        flush. A cancel waits for the write to finish."""
+        pieces, size = self._pieces, self._pending
+        self._pieces, self._pending = [], 0
+        if not size and not final:
             return
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._write, data, final, then)
-        if data:
-            self.written += len(data)
-            self._on_written(len(data))
+        if final:
+            self._finished = True
+        if final and self._file is None and size <= INLINE:
+            self._write(pieces, size, final, then)  # small: cheaper than a thread round trip
+        else:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._write, pieces, size, final, then)
+        if size:
+            self.written += size
+            self._on_written(size)
 
     async def aclose(self) -> None:
-        """Close the file if a flush opened it and no final flush closed it."""
-        out = self._file
-        if out is not None and not out.closed:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(out.close)
+        """Write what is still buffered and close the file, when no final flush did (an
+        error or a cancel interrupted the body): every byte that arrived is kept."""
+        if self._finished or (self._file is None and not self._pending):
+            return
+        with anyio.CancelScope(shield=True):
+            await self.flush(final=True)

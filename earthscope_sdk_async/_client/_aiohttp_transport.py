@@ -1,0 +1,208 @@
+"""An ``httpx`` transport on aiohttp: the fast backend on asyncio (the ``aiohttp`` extra).
+
+httpx keeps doing everything above the wire (auth, redirects, cookies, decoding, the
+``httpx.Response`` API); this transport only sends the request and streams the body, with
+aiohttp's connection pool, which costs a fraction of httpcore's CPU per request. Imported
+only when the aiohttp backend is chosen (see :mod:`._http_pool`).
+
+aiohttp's errors are translated in one place, :func:`_mapped`, to the httpx errors httpcore
+raises for the same fault, so retry decisions (:func:`retryable_transport`) do not depend on
+the backend:
+
+* refused, unreachable, DNS or TLS failure while connecting -> ``httpx.ConnectError``
+* connect (or pool) timeout -> ``httpx.ConnectTimeout``
+* read timeout (no byte for ``timeout.read``) -> ``httpx.ReadTimeout``
+* closed before any response -> ``httpx.RemoteProtocolError``
+* a body cut short (fewer bytes than ``Content-Length``) -> ``httpx.RemoteProtocolError``
+* a connection reset (while sending, waiting or reading) -> ``httpx.ReadError``
+* an unparsable response -> ``httpx.RemoteProtocolError``
+
+(httx-aiohttp's table maps every ``ClientConnectionError``, a reset mid-body included, to
+``ConnectTimeout``, which would make a POST that may have reached the server retryable.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import aiohttp
+import httpx
+from multidict import CIMultiDict
+
+__all__ = ["AiohttpTransport"]
+
+READ_BUFFER = 256 * 1024
+"""aiohttp's per-connection read buffer (its default, 64 KiB, caps large-file throughput)."""
+
+
+def _caused_by_os_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and not isinstance(seen, aiohttp.ClientError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _httpx_type(exc: BaseException) -> type[httpx.TransportError] | None:
+    """The httpx error httpcore raises for the fault behind ``exc`` (``None``: not ours)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return httpx.ReadTimeout
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ClientSSLError, ssl.SSLError)):
+        return httpx.ConnectError
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return httpx.ReadError if _caused_by_os_error(exc) else httpx.RemoteProtocolError
+    if isinstance(exc, (aiohttp.ClientOSError, aiohttp.ClientConnectionResetError)):
+        return httpx.ReadError
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return httpx.RemoteProtocolError
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol
+    if isinstance(exc, aiohttp.ClientError):
+        return httpx.NetworkError
+    return None
+
+
+@contextmanager
+def _mapped(request: httpx.Request) -> Iterator[None]:
+    """Re-raise aiohttp's errors as httpx's (``raise ... from exc``)."""
+    try:
+        yield
+    except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        kind = _httpx_type(exc)
+        if kind is None:  # pragma: no cover - every branch above is a ClientError
+            raise
+        raise kind(f"{type(exc).__name__}: {exc}", request=request) from exc
+
+
+class _Body(httpx.AsyncByteStream):
+    """The response body as it arrives (whatever aiohttp has buffered, up to its buffer)."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        with _mapped(self._request):
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    return
+                yield chunk
+
+    async def aclose(self) -> None:
+        # Back to the pool when the body was read to the end; closed otherwise.
+        self._response.release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """Send httpx requests through one ``aiohttp.ClientSession`` (created on first use, in
+    the running event loop; close it with :meth:`aclose` on the same loop).
+
+    ``max_connections`` bounds the pool (``None``: unbounded); ``keepalive`` is how long an
+    idle connection is kept, in seconds; ``verify`` is an ``ssl.SSLContext`` or a bool, as
+    in httpx.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int | None = 100,
+        keepalive: float = 15.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._limit = max_connections or 0
+        self._keepalive = keepalive
+        self._ssl: ssl.SSLContext | bool = (
+            httpx.create_ssl_context(verify=verify) if verify is True else verify
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def max_connections(self) -> int | None:
+        """The pool's bound on open connections (``None``: unbounded)."""
+        return self._limit or None
+
+    def grow(self, connections: int) -> None:
+        """Allow at least ``connections`` open connections (never shrinks the pool)."""
+        if self._limit and connections > self._limit:
+            self._limit = connections
+            if self._session is not None:
+                # aiohttp reads the limit on every acquire; no public setter exists.
+                self._session.connector._limit = connections  # type: ignore[union-attr]
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._limit,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive,
+            ssl=self._ssl,
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,  # httpx decodes (downloads read the raw bytes)
+            cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies
+            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+            read_bufsize=READ_BUFFER,
+            trust_env=False,
+        )
+        # aiohttp silently resends an idempotent request once when the connection drops;
+        # httpcore does not, and our retry engine (back-off, shared pause, budget) decides.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; return the response with its body still to be streamed."""
+        if self._session is None:
+            self._session = self._open()
+        timeout = request.extensions.get("timeout", {})
+        headers = CIMultiDict(request.headers.multi_items())
+        data: bytes | httpx.AsyncByteStream | None
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream  # type: ignore[assignment]
+            headers.popall("Transfer-Encoding", None)  # aiohttp chunks it itself
+        with _mapped(request):
+            response = await self._session.request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                compress=None,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        extensions: dict[str, object] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close the session and its connections (on the event loop that opened it)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
