@@ -191,3 +191,31 @@ async def test_part_and_validator_names_are_reserved(
         report = await client.download([(url, "x.part"), (url, "x.part.part")], tmp_path)
     assert [r.status for r in report] == ["failed", "failed"]
     assert listing(tmp_path) == set()
+
+
+async def test_symlinks_out_of_dest_are_refused(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    """A plain name that is a symlink, or a nested name through a symlinked directory, that
+    leads outside ``dest`` fails its item; nothing is written outside."""
+    fake = fake_earthscope
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "link.bin").symlink_to(outside / "victim.bin")
+    (dest / "sub").symlink_to(outside, target_is_directory=True)
+    (dest / "inner.bin").symlink_to(dest / "kept.bin")  # a link that stays inside is fine
+    items = [
+        fake.add_file("link.bin", b"evil"),
+        (fake.add_file("x.bin", b"evil"), "sub/x.bin"),
+        fake.add_file("inner.bin", b"ok"),
+    ]
+    async with make_client(fake) as client:
+        report = await client.download(items, dest)
+    assert [r.status for r in report] == ["failed", "failed", "downloaded"]
+    for result in report.failed:
+        assert isinstance(result.error, DownloadError)
+        assert "outside the destination" in str(result.error)
+    assert list(outside.iterdir()) == []
+    assert (dest / "inner.bin").read_bytes() == b"ok"

@@ -9,6 +9,7 @@ outside 1..65535) and names holding a NUL; the item then fails without touching 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
@@ -114,13 +115,8 @@ def _relative_name(item: object) -> tuple[str, str]:
     raise DownloadError(f"cannot download {item!r}: give a URL or a (url, relative path) pair")
 
 
-def resolve_target(item: object, dest: Path, root: Path | None = None) -> tuple[str, Path]:
-    """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe.
-
-    ``root`` is ``dest.resolve()`` when the caller already knows it. A plain name directly
-    in ``dest`` that is not a symlink cannot lead outside it, so only nested names and
-    symlinks are resolved (each resolve walks every directory of the path).
-    """
+def _checked_name(item: object) -> tuple[str, str, tuple[str, ...]]:
+    """``(url, relative name, its parts)``; :class:`DownloadError` if the name is unsafe."""
     url, name = _relative_name(item)
     if not name or name.endswith(("/", "\\")):
         raise _bad(url, name, "the file name is empty")
@@ -134,12 +130,19 @@ def resolve_target(item: object, dest: Path, root: Path | None = None) -> tuple[
         raise _bad(url, name, "'.' and '..' segments are not allowed")
     if name.endswith(PART_SUFFIX):
         raise _bad(url, name, f"names ending in {PART_SUFFIX!r} are reserved for partial files")
-    target = dest.joinpath(*parts)
-    if len(parts) == 1 and not target.is_symlink():
-        return url, target
-    root = root if root is not None else dest.resolve()
+    return url, name, parts
+
+
+def _check_inside(url: str, name: str, target: Path, root: Path) -> None:
     if not target.resolve().is_relative_to(root):
         raise _bad(url, name, "it resolves outside the destination directory")
+
+
+def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
+    """``(url, destination file)`` for an input item; :class:`DownloadError` if unsafe."""
+    url, name, parts = _checked_name(item)
+    target = dest.joinpath(*parts)
+    _check_inside(url, name, target, dest.resolve())
     return url, target
 
 
@@ -162,9 +165,11 @@ class Spot:
 
 
 class Locator:
-    """Looks items up on disk for one batch (blocking, but a few system calls per item:
-    cheap enough to run in the event loop). Remembers ``dest`` resolved and the
-    directories it made."""
+    """Looks items up on disk for one batch: two or three system calls per item, cheap
+    enough to make in the event loop (a worker-thread round trip costs more). Remembers
+    ``dest`` resolved and the directories it made; resolves a path (a walk through every
+    directory in it) only for nested names and symlinks: a plain name directly in ``dest``
+    that is not a symlink cannot lead outside it."""
 
     def __init__(self, dest: Path, overwrite: bool) -> None:
         self._dest = dest
@@ -180,19 +185,31 @@ class Locator:
             DownloadError: an unsafe name.
             OSError: the directory cannot be created.
         """
-        url, target = resolve_target(item, self._dest, self._root)
-        if not self._overwrite and target.is_file():
-            return Spot(url, target, target.stat().st_size, 0)
+        url, name, parts = _checked_name(item)
+        target = self._dest.joinpath(*parts)
+        found = _stat(target, follow=False)
+        link = found is not None and stat.S_ISLNK(found.st_mode)
+        if len(parts) > 1 or link:
+            _check_inside(url, name, target, self._root)
+            if link:
+                found = _stat(target, follow=True)
+        if not self._overwrite and found is not None and stat.S_ISREG(found.st_mode):
+            return Spot(url, target, found.st_size, 0)
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        try:
-            stat = part_path(target).stat()
-        except FileNotFoundError:
+        part = _stat(part_path(target), follow=True)
+        if part is None or part.st_size == 0:
             return Spot(url, target, None, 0)
-        if stat.st_size == 0:
-            return Spot(url, target, None, 0)
-        return Spot(url, target, None, stat.st_size, read_validator(target), stat.st_mtime)
+        return Spot(url, target, None, part.st_size, read_validator(target), part.st_mtime)
+
+
+def _stat(path: Path, *, follow: bool) -> os.stat_result | None:
+    """``path``'s status, ``None`` when it does not exist."""
+    try:
+        return os.stat(path, follow_symlinks=follow)
+    except FileNotFoundError:
+        return None
 
 
 def locate(item: object, dest: Path, overwrite: bool) -> Spot:
