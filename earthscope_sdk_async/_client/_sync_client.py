@@ -19,11 +19,11 @@ from .._clock import Clock
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
+from .._retry import RetryPolicy
 from .._settings import Settings
 from .._stores import TokenStore
 from ._async_client import AsyncEarthScopeClient
 from ._facade import SyncFacade, sync_method
-from ._retry import RetryPolicy
 from ._user import UserService
 
 __all__ = ["EarthScopeClient", "SyncUserService"]

@@ -19,16 +19,16 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, EarthScopeError, TransportError
-from .._retry_after import retry_after_seconds
-from .._urls import safe_url
-from ._retry import Failure as _Failure
-from ._retry import (
+from .._retry import Failure as _Failure
+from .._retry import (
     RetryPolicy,
     SharedPause,
     api_error_after,
     retryable_status,
     retryable_transport,
 )
+from .._retry_after import retry_after_seconds
+from .._urls import safe_url
 
 __all__ = ["ApiCall", "send_with_retries"]
 

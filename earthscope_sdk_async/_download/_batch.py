@@ -9,8 +9,8 @@ An existing final file is skipped without any request unless ``overwrite=True`` 
 only: its size is not checked, and it is not hashed even when a checksum is expected, since
 a final file only ever appears by renaming a complete, verified ``.part``). The producer
 looks each item up on disk (:func:`locate`, one worker thread call) before queueing it, so a
-worker goes from one response straight to its next request. See :mod:`._download_file` for
-retries, resuming, checksums and the atomic rename, :mod:`._download_progress` for
+worker goes from one response straight to its next request. See :mod:`._file` for
+retries, resuming, checksums and the atomic rename, :mod:`._progress` for
 ``progress``.
 """
 
@@ -28,19 +28,19 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
-from ._download_checksum import ChecksumOption, Checksums
-from ._download_file import FileJob, fetch_file
-from ._download_paths import Spot, item_url, locate, safe_url
-from ._download_progress import (
+from ._checksum import ChecksumOption, Checksums
+from ._file import FileJob, fetch_file
+from ._paths import Spot, item_url, locate, safe_url
+from ._progress import (
     ProgressCallback,
     ProgressOption,
     Tracker,
     resolve_progress,
 )
-from ._download_types import DownloadReport, DownloadResult
+from ._types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = [
     "ChecksumOption",

@@ -10,14 +10,14 @@ the auth).
 A partial ``.part`` file is resumed with ``Range: bytes=<size>-`` and ``If-Range: <etag>``
 when the server advertises ranges (learnt from the previous attempt, or from a HEAD for a
 ``.part`` left by an earlier run, whose ETag was recorded next to it: see
-:mod:`._download_resume`): 206 appends, 200 restarts from zero, 416 means complete
+:mod:`._resume`): 206 appends, 200 restarts from zero, 416 means complete
 when the size matches and restart otherwise. The final name only ever appears through an
 atomic ``os.replace`` of a complete ``.part`` (no fsync: a crash may lose data, but never
 leaves a truncated final file after a clean rename).
 
 Bodies are requested without content coding (``Accept-Encoding: identity``, so lengths,
 ranges and checksums all refer to the bytes saved) and read with ``aiter_raw``; see
-:mod:`._download_sink` for the writes (what arrived before a network error is written too,
+:mod:`._sink` for the writes (what arrived before a network error is written too,
 so a retry resumes after it). With an expected checksum, a complete
 ``.part`` whose digest differs is deleted and downloaded once more from scratch; a second
 mismatch fails the file.
@@ -38,26 +38,26 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, EarthScopeError, TransportError
-from .._retry_after import retry_after_seconds
-from .._urls import safe_url
-from ._download_checksum import Checksums, Hasher, hash_prefix
-from ._download_paths import part_path
-from ._download_resume import (
-    drop_part,
-    drop_validator,
-    finish_part,
-    record_validator,
-    resume_point,
-)
-from ._download_sink import BodySink
-from ._retry import Failure as _Failure
-from ._retry import (
+from .._retry import Failure as _Failure
+from .._retry import (
     RetryPolicy,
     SharedPause,
     api_error_after,
     retryable_status,
     retryable_transport,
 )
+from .._retry_after import retry_after_seconds
+from .._urls import safe_url
+from ._checksum import Checksums, Hasher, hash_prefix
+from ._paths import part_path
+from ._resume import (
+    drop_part,
+    drop_validator,
+    finish_part,
+    record_validator,
+    resume_point,
+)
+from ._sink import BodySink
 
 __all__ = ["FileJob", "Fetched", "fetch_file"]
 

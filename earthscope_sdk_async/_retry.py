@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from .._clock import Clock
-from .._errors import ApiError, ConfigError, EarthScopeError
+from ._clock import Clock
+from ._errors import ApiError, ConfigError, EarthScopeError
 
 __all__ = [
     "IDEMPOTENT_METHODS",
