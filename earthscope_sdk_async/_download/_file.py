@@ -59,7 +59,7 @@ from ._resume import (
 )
 from ._sink import BodySink
 
-__all__ = ["FileJob", "Fetched", "fetch_file"]
+__all__ = ["FileDownload", "FileJob", "Fetched", "fetch_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,61 +88,281 @@ class Fetched:
     checksum: str | None
 
 
-@dataclass
-class _State:
-    """What is known about the remote file and the ``.part`` on disk."""
+class FileDownload:
+    """One file being downloaded: what is known about the remote file and the ``.part`` on
+    disk, and the steps that move it forward (one GET, its body, the rename)."""
 
-    url: str
-    target: Path
-    offset: int = 0
-    etag: str | None = None
-    ranges: bool = False
-    recorded: str | None = None  # the ETag recorded next to the .part on disk
-    received: int = 0
-    expected: str | None = None  # the hex digest to verify, if any
-    hasher: Hasher | None = None  # covers the first ``hashed`` bytes of the .part
-    hashed: int = 0
-    renamed: bool = False  # the complete, verified .part is the target now
-    digest: str | None = None  # the verified digest, once renamed
+    def __init__(
+        self,
+        job: FileJob,
+        url: str,
+        target: Path,
+        *,
+        expected: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
+        self.job = job
+        self.url = url
+        self.target = target
+        self.part = part_path(target)
+        self.safe_url = safe_url(url)
+        self.offset = 0  # bytes of the .part on disk
+        self.etag: str | None = None
+        self.ranges = False
+        self.recorded = recorded  # the ETag recorded next to the .part on disk
+        self.received = 0
+        self.expected = expected  # the hex digest to verify, if any
+        self.hasher: Hasher | None = None  # covers the first ``hashed`` bytes of the .part
+        self.hashed = 0
+        self.renamed = False  # the complete, verified .part is the target now
+        self.digest: str | None = None  # the verified digest, once renamed
 
-    @property
-    def safe_url(self) -> str:
-        return safe_url(self.url)
+    # -- the whole file ----------------------------------------------------------------
 
+    async def resume(self, part_size: int, part_etag: str | None, part_mtime: float) -> None:
+        """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
+        job = self.job
+        resume = await resume_point(job.http, self.url, part_size, part_etag, part_mtime)
+        self.offset, self.etag, self.ranges = resume.offset, resume.etag, resume.ranges
+        if resume.offset == 0:
+            logger.debug("GET %s: the old partial file is stale; restarting", self.safe_url)
+            await self.discard()
 
-def _transport(state: _State, exc: httpx.HTTPError) -> _Failure:
-    error = TransportError(
-        f"GET {state.safe_url} failed: {type(exc).__name__} (network problem); "
-        "check your connection and try again"
-    )
-    error.__cause__ = exc
-    return _Failure(error, retryable_transport("GET", exc))
+    async def run(self) -> Fetched:
+        """Complete the ``.part``, verify it and put it in place (one more try on mismatch)."""
+        for check in (1, 2):
+            await self.complete()
+            if self.renamed:  # the common case: renamed by the last write
+                return Fetched(self.received, self.digest)
+            digest = await self.final_digest()
+            if digest == self.expected:
+                await anyio.to_thread.run_sync(finish_part, self.target)
+                return Fetched(self.received, digest)
+            await self.discard()
+            self.offset, self.hasher, self.hashed = 0, None, 0
+            if check == 2:
+                raise self.mismatch(digest)
+            logger.warning(
+                "GET %s: %s checksum mismatch; downloading it again from scratch",
+                self.safe_url,
+                self.job.checksums.algorithm,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
+    async def complete(self) -> None:
+        """GET (and retry) until the ``.part`` file is complete."""
+        job = self.job
+        deadline = job.clock.monotonic() + job.policy.max_total
+        failure: _Failure | None = None
+        for attempt in range(1, job.attempts + 1):
+            if not await job.pause.wait(deadline):
+                raise _final(failure, attempt - 1) if failure else self.paused()
+            outcome = await self.attempt()
+            if outcome is True:
+                return
+            assert isinstance(outcome, _Failure)
+            failure = outcome
+            wait = 0.0 if outcome.immediate else job.policy.backoff(attempt)
+            if outcome.retry_after is not None:
+                wait = outcome.retry_after
+            if outcome.rate_limited or outcome.retry_after is not None:
+                job.pause.pause(wait)
+            give_up = attempt >= job.attempts or job.clock.monotonic() + wait > deadline
+            if not outcome.retryable or give_up:
+                raise _final(outcome, attempt)
+            logger.debug(
+                "GET %s: attempt %d failed, retrying in %.2f s", self.safe_url, attempt, wait
+            )
+            await job.clock.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-def _short(state: _State, got: int, expected: int) -> _Failure:
-    return _Failure(
-        TransportError(
-            f"GET {state.safe_url}: the body ended after {got} of {expected} bytes; "
-            "the connection was probably cut, try again"
-        ),
-        True,
-    )
+    async def final_digest(self) -> str | None:
+        """The digest of the complete ``.part`` (``None`` when nothing is to be verified)."""
+        if self.expected is None:
+            return None
+        hasher = self.hasher
+        if hasher is None or self.hashed != self.offset:  # e.g. completed by a 416
+            hasher = self.job.checksums.new()
+            await anyio.to_thread.run_sync(hash_prefix, hasher, self.part, self.offset)
+        return hasher.hexdigest()
 
+    async def discard(self) -> None:
+        """Delete the ``.part`` and its recorded validator."""
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(drop_part, self.target)
+        self.recorded = None
 
-async def _discard(state: _State) -> None:
-    """Delete the ``.part`` and its recorded validator."""
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(drop_part, state.target)
-    state.recorded = None
+    # -- one attempt -------------------------------------------------------------------
 
+    async def attempt(self) -> bool | _Failure:
+        """One GET; True when the ``.part`` file is complete."""
+        try:
+            async with self.job.http.stream("GET", self.url, headers=self.headers()) as response:
+                status = response.status_code
+                if status == 416 and self.offset > 0:
+                    return await self.on_416(response)
+                if not response.is_success:
+                    return await _error_response(self.job, response)
+                self.etag = response.headers.get("etag")
+                self.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+                if _encoded(response):  # lengths and ranges count encoded bytes: restart
+                    self.ranges = False
+                expected = self.expected_length(response)
+                if isinstance(expected, _Failure):
+                    await self.discard()
+                    return expected
+                failure = await self.write_body(response, expected)
+                return failure if failure is not None else True
+        except httpx.HTTPError as exc:
+            return self.transport_failure(exc)
 
-def _request_headers(state: _State) -> dict[str, str]:
-    if state.offset <= 0 or not state.ranges:
-        return dict(_IDENTITY)
-    headers = {**_IDENTITY, "Range": f"bytes={state.offset}-"}
-    if state.etag:
-        headers["If-Range"] = state.etag
-    return headers
+    def headers(self) -> dict[str, str]:
+        """The request headers: identity coding, and ``Range``/``If-Range`` to resume."""
+        if self.offset <= 0 or not self.ranges:
+            return dict(_IDENTITY)
+        headers = {**_IDENTITY, "Range": f"bytes={self.offset}-"}
+        if self.etag:
+            headers["If-Range"] = self.etag
+        return headers
+
+    def expected_length(self, response: httpx.Response) -> int | _Failure | None:
+        """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
+        length = response.headers.get("content-length")
+        expected = int(length) if length is not None and length.isdigit() else None
+        if _encoded(response):
+            return None
+        if response.status_code != 206:
+            return expected
+        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        if match is None or match.group(1) is None or int(match.group(1)) != self.offset:
+            self.offset = 0
+            error = TransportError(f"GET {self.safe_url}: the server resumed at the wrong offset")
+            return _Failure(error, True, immediate=True)
+        return expected
+
+    async def on_416(self, response: httpx.Response) -> bool | _Failure:
+        """Range not satisfiable: complete when the size matches, else restart."""
+        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        if match is not None and int(match.group(2)) == self.offset:
+            return True
+        await self.discard()
+        self.offset = 0
+        error = TransportError(f"GET {self.safe_url}: the partial file does not match; restarting")
+        return _Failure(error, True, immediate=True)
+
+    async def write_body(self, response: httpx.Response, expected: int | None) -> _Failure | None:
+        """Stream the body into the ``.part``; rename it when complete and verified."""
+        appending = response.status_code == 206
+        if not appending:
+            self.offset = 0
+        hasher = await self.prepare_hasher()
+        # The validator is recorded only when a .part is left behind (an error, a short body,
+        # a cancel): the common, complete download pays nothing for it. A stale validator is
+        # safe (If-Range then gets a 200 and the file restarts); a missing one falls back to
+        # a HEAD.
+        sink = BodySink(self.part, appending, hasher, self.on_written(hasher is not None))
+        try:
+            try:
+                async for piece in _pieces(response):
+                    if sink.add(piece):
+                        await sink.flush()
+            except httpx.HTTPError as exc:
+                await sink.flush(final=True, then=self.record)  # keep what arrived: resume
+                return self.transport_failure(exc)
+            await sink.flush(final=True, then=functools.partial(self.rename, expected))
+        finally:
+            await sink.aclose()
+            if not self.renamed and self.recorded != self.etag and sink.written:
+                with anyio.CancelScope(shield=True):  # cancelled mid-body: keep a resumable .part
+                    await anyio.to_thread.run_sync(self.record, 0)
+        if expected is not None and sink.written != expected:
+            if sink.written > expected:
+                await self.discard()
+                self.offset = 0
+            return self.short_failure(sink.written, expected)
+        return None
+
+    async def prepare_hasher(self) -> Hasher | None:
+        """The hasher to continue with: fresh from byte 0, or fed the ``.part`` prefix again."""
+        if self.expected is None:
+            return None
+        if self.offset == 0:
+            self.hasher, self.hashed = self.job.checksums.new(), 0
+        elif self.hasher is None or self.hashed != self.offset:
+            hasher = self.job.checksums.new()
+            await anyio.to_thread.run_sync(hash_prefix, hasher, self.part, self.offset)
+            self.hasher, self.hashed = hasher, self.offset
+        return self.hasher
+
+    def on_written(self, hashing: bool) -> Callable[[int], None]:
+        """The sink's callback: count the bytes written (and hashed)."""
+
+        def written(count: int) -> None:
+            self.offset += count
+            self.received += count
+            if hashing:
+                self.hashed = self.offset
+            self.job.on_bytes(count)
+
+        return written
+
+    def rename(self, expected: int | None, written: int) -> None:
+        """Rename the ``.part`` when this body was complete and its digest right. Blocking."""
+        if expected is not None and written != expected:
+            return
+        digest = None
+        if self.expected is not None:
+            digest = self.hasher.hexdigest() if self.hasher is not None else None
+            if digest != self.expected:
+                return
+        self.part.replace(self.target)
+        if self.recorded is not None:  # a validator from an earlier run or attempt
+            drop_validator(self.target)
+        self.renamed, self.digest = True, digest
+
+    def record(self, _written: int) -> None:
+        """Record the response's ETag next to the ``.part`` being left behind. Blocking."""
+        if self.recorded != self.etag:
+            record_validator(self.target, self.etag, False)
+            self.recorded = self.etag
+
+    # -- errors ------------------------------------------------------------------------
+
+    def transport_failure(self, exc: httpx.HTTPError) -> _Failure:
+        """A network failure during the GET (retryable like any idempotent request)."""
+        error = TransportError(
+            f"GET {self.safe_url} failed: {type(exc).__name__} (network problem); "
+            "check your connection and try again"
+        )
+        error.__cause__ = exc
+        return _Failure(error, retryable_transport("GET", exc))
+
+    def short_failure(self, got: int, expected: int) -> _Failure:
+        """A body shorter (or longer) than its ``Content-Length``: retried."""
+        return _Failure(
+            TransportError(
+                f"GET {self.safe_url}: the body ended after {got} of {expected} bytes; "
+                "the connection was probably cut, try again"
+            ),
+            True,
+        )
+
+    def mismatch(self, digest: str | None) -> DownloadError:
+        """The error for a digest that differed twice."""
+        return DownloadError(
+            f"{self.safe_url}: {self.job.checksums.algorithm} checksum mismatch: expected "
+            f"{self.expected}, got {digest} (also after downloading it again from scratch; "
+            "the partial file was deleted). Check the expected checksum, or try again later."
+        )
+
+    def paused(self) -> ApiError:
+        """The error when the shared pause outlasts the retry budget (nothing was sent)."""
+        return ApiError(
+            f"EarthScope rate limit: requests are paused longer than the retry policy allows; "
+            f"GET {self.safe_url} was not sent. Try again later.",
+            status_code=429,
+            url=self.safe_url,
+        )
 
 
 def _encoded(response: httpx.Response) -> bool:
@@ -158,145 +378,12 @@ def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
 
 
-async def _prepare_hasher(job: FileJob, state: _State, part: Path) -> Hasher | None:
-    """The hasher to continue with: fresh from byte 0, or fed the ``.part`` prefix again."""
-    if state.expected is None:
-        return None
-    if state.offset == 0:
-        state.hasher, state.hashed = job.checksums.new(), 0
-    elif state.hasher is None or state.hashed != state.offset:
-        hasher = job.checksums.new()
-        await anyio.to_thread.run_sync(hash_prefix, hasher, part, state.offset)
-        state.hasher, state.hashed = hasher, state.offset
-    return state.hasher
-
-
-def _on_written(job: FileJob, state: _State, hashing: bool) -> Callable[[int], None]:
-    def written(count: int) -> None:
-        state.offset += count
-        state.received += count
-        if hashing:
-            state.hashed = state.offset
-        job.on_bytes(count)
-
-    return written
-
-
-def _renamer(state: _State, part: Path, expected: int | None) -> Callable[[int], None]:
-    """Rename the ``.part`` when this body was complete and its digest right (blocking)."""
-
-    def rename(written: int) -> None:
-        if expected is not None and written != expected:
-            return
-        digest = None
-        if state.expected is not None:
-            digest = state.hasher.hexdigest() if state.hasher is not None else None
-            if digest != state.expected:
-                return
-        part.replace(state.target)
-        if state.recorded is not None:  # a validator from an earlier run or attempt
-            drop_validator(state.target)
-        state.renamed, state.digest = True, digest
-
-    return rename
-
-
-def _record(state: _State, _written: int) -> None:
-    """Record the response's ETag next to the ``.part`` being left behind. Blocking."""
-    if state.recorded != state.etag:
-        record_validator(state.target, state.etag, False)
-        state.recorded = state.etag
-
-
-async def _write_body(
-    job: FileJob, state: _State, response: httpx.Response, expected: int | None
-) -> _Failure | None:
-    part = part_path(state.target)
-    appending = response.status_code == 206
-    if not appending:
-        state.offset = 0
-    hasher = await _prepare_hasher(job, state, part)
-    # The validator is recorded only when a .part is left behind (an error, a short body, a
-    # cancel): the common, complete download pays nothing for it. A stale validator is safe
-    # (If-Range then gets a 200 and the file restarts); a missing one falls back to a HEAD.
-    record = functools.partial(_record, state)
-    sink = BodySink(part, appending, hasher, _on_written(job, state, hasher is not None))
-    try:
-        try:
-            async for piece in _pieces(response):
-                if sink.add(piece):
-                    await sink.flush()
-        except httpx.HTTPError as exc:
-            await sink.flush(final=True, then=record)  # keep what arrived: resume after it
-            return _transport(state, exc)
-        await sink.flush(final=True, then=_renamer(state, part, expected))
-    finally:
-        await sink.aclose()
-        if not state.renamed and state.recorded != state.etag and sink.written:
-            with anyio.CancelScope(shield=True):  # cancelled mid-body: keep a resumable .part
-                await anyio.to_thread.run_sync(record, 0)
-    if expected is not None and sink.written != expected:
-        if sink.written > expected:
-            await _discard(state)
-            state.offset = 0
-        return _short(state, sink.written, expected)
-    return None
-
-
-async def _handle_416(state: _State, response: httpx.Response) -> bool | _Failure:
-    match = _TOTAL.match(response.headers.get("content-range", "").strip())
-    if match is not None and int(match.group(2)) == state.offset:
-        return True
-    await _discard(state)
-    state.offset = 0
-    error = TransportError(f"GET {state.safe_url}: the partial file does not match; restarting")
-    return _Failure(error, True, immediate=True)
-
-
 async def _error_response(job: FileJob, response: httpx.Response) -> _Failure:
     await response.aread()
     wait = retry_after_seconds(response.headers, now=job.clock.now())
     status = response.status_code
     retryable = retryable_status("GET", status, has_retry_after=wait is not None)
     return _Failure(api_error_from_response(response), retryable, wait, status == 429)
-
-
-async def _attempt(job: FileJob, state: _State) -> bool | _Failure:
-    """One GET; True when the ``.part`` file is complete."""
-    try:
-        async with job.http.stream("GET", state.url, headers=_request_headers(state)) as response:
-            status = response.status_code
-            if status == 416 and state.offset > 0:
-                return await _handle_416(state, response)
-            if not response.is_success:
-                return await _error_response(job, response)
-            state.etag = response.headers.get("etag")
-            state.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
-            if _encoded(response):  # lengths and ranges count encoded bytes: restart instead
-                state.ranges = False
-            expected = _expected_length(state, response)
-            if isinstance(expected, _Failure):
-                await _discard(state)
-                return expected
-            failure = await _write_body(job, state, response, expected)
-            return failure if failure is not None else True
-    except httpx.HTTPError as exc:
-        return _transport(state, exc)
-
-
-def _expected_length(state: _State, response: httpx.Response) -> int | _Failure | None:
-    length = response.headers.get("content-length")
-    expected = int(length) if length is not None and length.isdigit() else None
-    if _encoded(response):
-        return None
-    if response.status_code != 206:
-        return expected
-    match = _TOTAL.match(response.headers.get("content-range", "").strip())
-    if match is None or match.group(1) is None or int(match.group(1)) != state.offset:
-        state.offset = 0
-        error = TransportError(f"GET {state.safe_url}: the server resumed at the wrong offset")
-        return _Failure(error, True, immediate=True)
-    return expected
 
 
 def _final(failure: _Failure, attempts: int) -> EarthScopeError:
@@ -329,82 +416,8 @@ async def fetch_file(
         DownloadError: the digest differed twice (the ``.part`` file is deleted).
         OSError: the file could not be written (the caller turns it into a result).
     """
-    # "": whatever validator file may lie around is unknown, so the first response records
-    state = _State(url, target, expected=expected, recorded=part_etag if part_size > 0 else None)
+    recorded = part_etag if part_size > 0 else None
+    download = FileDownload(job, url, target, expected=expected, recorded=recorded)
     if part_size > 0:
-        resume = await resume_point(job.http, url, part_size, part_etag, part_mtime)
-        state.offset, state.etag, state.ranges = resume.offset, resume.etag, resume.ranges
-        if resume.offset == 0:
-            logger.debug("GET %s: the old partial file is stale; restarting", state.safe_url)
-            await _discard(state)
-    for check in (1, 2):
-        await _complete_part(job, state)
-        if state.renamed:  # the common case: renamed by the last write
-            return Fetched(state.received, state.digest)
-        digest = await _digest(job, state)
-        if digest == expected:
-            await anyio.to_thread.run_sync(finish_part, target)
-            return Fetched(state.received, digest)
-        await _discard(state)
-        state.offset, state.hasher, state.hashed = 0, None, 0
-        if check == 2:
-            raise _mismatch(job, state, digest)
-        logger.warning(
-            "GET %s: %s checksum mismatch; downloading it again from scratch",
-            state.safe_url,
-            job.checksums.algorithm,
-        )
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _digest(job: FileJob, state: _State) -> str | None:
-    """The digest of the complete ``.part`` (``None`` when nothing is to be verified)."""
-    if state.expected is None:
-        return None
-    hasher = state.hasher
-    if hasher is None or state.hashed != state.offset:  # e.g. completed by a 416
-        hasher = job.checksums.new()
-        await anyio.to_thread.run_sync(hash_prefix, hasher, part_path(state.target), state.offset)
-    return hasher.hexdigest()
-
-
-def _mismatch(job: FileJob, state: _State, digest: str | None) -> DownloadError:
-    return DownloadError(
-        f"{state.safe_url}: {job.checksums.algorithm} checksum mismatch: expected "
-        f"{state.expected}, got {digest} (also after downloading it again from scratch; "
-        "the partial file was deleted). Check the expected checksum, or try again later."
-    )
-
-
-async def _complete_part(job: FileJob, state: _State) -> None:
-    """GET (and retry) until the ``.part`` file is complete."""
-    deadline = job.clock.monotonic() + job.policy.max_total
-    failure: _Failure | None = None
-    for attempt in range(1, job.attempts + 1):
-        if not await job.pause.wait(deadline):
-            raise _final(failure, attempt - 1) if failure else _paused(state)
-        outcome = await _attempt(job, state)
-        if outcome is True:
-            return
-        assert isinstance(outcome, _Failure)
-        failure = outcome
-        wait = 0.0 if outcome.immediate else job.policy.backoff(attempt)
-        if outcome.retry_after is not None:
-            wait = outcome.retry_after
-        if outcome.rate_limited or outcome.retry_after is not None:
-            job.pause.pause(wait)
-        give_up = attempt >= job.attempts or job.clock.monotonic() + wait > deadline
-        if not outcome.retryable or give_up:
-            raise _final(outcome, attempt)
-        logger.debug("GET %s: attempt %d failed, retrying in %.2f s", state.safe_url, attempt, wait)
-        await job.clock.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _paused(state: _State) -> ApiError:
-    return ApiError(
-        f"EarthScope rate limit: requests are paused longer than the retry policy allows; "
-        f"GET {state.safe_url} was not sent. Try again later.",
-        status_code=429,
-        url=state.safe_url,
-    )
+        await download.resume(part_size, part_etag, part_mtime)
+    return await download.run()
