@@ -31,21 +31,15 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
-from .._errors import ApiError, DownloadError, EarthScopeError, TransportError
-from .._retry import Failure as _Failure
-from .._retry import (
-    RetryPolicy,
-    SharedPause,
-    api_error_after,
-    retryable_status,
-    retryable_transport,
-)
+from .._errors import ApiError, DownloadError, TransportError
+from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._checksum import Checksums, Hasher, hash_prefix
@@ -152,29 +146,15 @@ class FileDownload:
     async def complete(self) -> None:
         """GET (and retry) until the ``.part`` file is complete."""
         job = self.job
-        deadline = job.clock.monotonic() + job.policy.max_total
-        failure: _Failure | None = None
-        for attempt in range(1, job.attempts + 1):
-            if not await job.pause.wait(deadline):
-                raise _final(failure, attempt - 1) if failure else self.paused()
-            outcome = await self.attempt()
-            if outcome is True:
-                return
-            assert isinstance(outcome, _Failure)
-            failure = outcome
-            wait = 0.0 if outcome.immediate else job.policy.backoff(attempt)
-            if outcome.retry_after is not None:
-                wait = outcome.retry_after
-            if outcome.rate_limited or outcome.retry_after is not None:
-                job.pause.pause(wait)
-            give_up = attempt >= job.attempts or job.clock.monotonic() + wait > deadline
-            if not outcome.retryable or give_up:
-                raise _final(outcome, attempt)
-            logger.debug(
-                "GET %s: attempt %d failed, retrying in %.2f s", self.safe_url, attempt, wait
-            )
-            await job.clock.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+        await retry(
+            self.attempt,
+            policy=job.policy,
+            clock=job.clock,
+            what=f"GET {self.safe_url}",
+            pause=job.pause,
+            max_attempts=job.attempts,
+            paused=self.paused,
+        )
 
     async def final_digest(self) -> str | None:
         """The digest of the complete ``.part`` (``None`` when nothing is to be verified)."""
@@ -194,7 +174,7 @@ class FileDownload:
 
     # -- one attempt -------------------------------------------------------------------
 
-    async def attempt(self) -> bool | _Failure:
+    async def attempt(self) -> Literal[True] | Failure:
         """One GET; True when the ``.part`` file is complete."""
         try:
             async with self.job.http.stream("GET", self.url, headers=self.headers()) as response:
@@ -208,7 +188,7 @@ class FileDownload:
                 if _encoded(response):  # lengths and ranges count encoded bytes: restart
                     self.ranges = False
                 expected = self.expected_length(response)
-                if isinstance(expected, _Failure):
+                if isinstance(expected, Failure):
                     await self.discard()
                     return expected
                 failure = await self.write_body(response, expected)
@@ -225,7 +205,7 @@ class FileDownload:
             headers["If-Range"] = self.etag
         return headers
 
-    def expected_length(self, response: httpx.Response) -> int | _Failure | None:
+    def expected_length(self, response: httpx.Response) -> int | Failure | None:
         """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
         length = response.headers.get("content-length")
         expected = int(length) if length is not None and length.isdigit() else None
@@ -237,10 +217,10 @@ class FileDownload:
         if match is None or match.group(1) is None or int(match.group(1)) != self.offset:
             self.offset = 0
             error = TransportError(f"GET {self.safe_url}: the server resumed at the wrong offset")
-            return _Failure(error, True, immediate=True)
+            return Failure(error, True, immediate=True)
         return expected
 
-    async def on_416(self, response: httpx.Response) -> bool | _Failure:
+    async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
         """Range not satisfiable: complete when the size matches, else restart."""
         match = _TOTAL.match(response.headers.get("content-range", "").strip())
         if match is not None and int(match.group(2)) == self.offset:
@@ -248,9 +228,9 @@ class FileDownload:
         await self.discard()
         self.offset = 0
         error = TransportError(f"GET {self.safe_url}: the partial file does not match; restarting")
-        return _Failure(error, True, immediate=True)
+        return Failure(error, True, immediate=True)
 
-    async def write_body(self, response: httpx.Response, expected: int | None) -> _Failure | None:
+    async def write_body(self, response: httpx.Response, expected: int | None) -> Failure | None:
         """Stream the body into the ``.part``; rename it when complete and verified."""
         appending = response.status_code == 206
         if not appending:
@@ -328,18 +308,18 @@ class FileDownload:
 
     # -- errors ------------------------------------------------------------------------
 
-    def transport_failure(self, exc: httpx.HTTPError) -> _Failure:
+    def transport_failure(self, exc: httpx.HTTPError) -> Failure:
         """A network failure during the GET (retryable like any idempotent request)."""
         error = TransportError(
             f"GET {self.safe_url} failed: {type(exc).__name__} (network problem); "
             "check your connection and try again"
         )
         error.__cause__ = exc
-        return _Failure(error, retryable_transport("GET", exc))
+        return Failure(error, retryable_transport("GET", exc))
 
-    def short_failure(self, got: int, expected: int) -> _Failure:
+    def short_failure(self, got: int, expected: int) -> Failure:
         """A body shorter (or longer) than its ``Content-Length``: retried."""
-        return _Failure(
+        return Failure(
             TransportError(
                 f"GET {self.safe_url}: the body ended after {got} of {expected} bytes; "
                 "the connection was probably cut, try again"
@@ -378,23 +358,12 @@ def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
 
 
-async def _error_response(job: FileJob, response: httpx.Response) -> _Failure:
+async def _error_response(job: FileJob, response: httpx.Response) -> Failure:
     await response.aread()
     wait = retry_after_seconds(response.headers, now=job.clock.now())
     status = response.status_code
     retryable = retryable_status("GET", status, has_retry_after=wait is not None)
-    return _Failure(api_error_from_response(response), retryable, wait, status == 429)
-
-
-def _final(failure: _Failure, attempts: int) -> EarthScopeError:
-    error = failure.error
-    if attempts < 2:
-        return error
-    if isinstance(error, ApiError):
-        return api_error_after(error, attempts)
-    final = type(error)(f"{error} (gave up after {attempts} attempts)")
-    final.__cause__ = error.__cause__
-    return final
+    return Failure(api_error_from_response(response), retryable, wait, status == 429)
 
 
 async def fetch_file(

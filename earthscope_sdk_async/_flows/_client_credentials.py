@@ -18,7 +18,7 @@ from earthscope_sdk_async._settings import Settings
 from earthscope_sdk_async._tokens import Tokens, fingerprint
 
 from ._http import CLIENT_CREDENTIALS_GRANT, add_client_secret
-from ._retry import check_attempts, post_with_retries
+from ._token_post import check_attempts, post_with_retries
 from ._token_response import parse_tokens
 
 __all__ = ["ClientCredentialsFlow"]

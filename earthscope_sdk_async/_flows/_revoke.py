@@ -18,7 +18,7 @@ from earthscope_sdk_async._tokens import fingerprint
 
 from ._http import add_client_secret
 from ._response import Reply
-from ._retry import check_attempts, post_with_retries
+from ._token_post import check_attempts, post_with_retries
 
 __all__ = ["revoke_token"]
 
