@@ -22,18 +22,17 @@ from dataclasses import dataclass
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock
-from earthscope_sdk_async._errors import (
+from .._clock import Clock
+from .._errors import (
     ConfigError,
     OAuthError,
     OAuthServerError,
     RateLimitError,
     TransportError,
 )
-from earthscope_sdk_async._retry import Failure, RetryPolicy, RetryRules, retry
-from earthscope_sdk_async._retry_after import retry_after_seconds
-from earthscope_sdk_async._settings import Settings
-
+from .._retry import Failure, RetryPolicy, RetryRules, retry
+from .._retry_after import retry_after_seconds
+from .._settings import Settings
 from ._http import post_form
 from ._response import Context, Reply, read_reply, to_error
 
