@@ -30,7 +30,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def _auto_backend_is_httpcore(monkeypatch: pytest.MonkeyPatch) -> None:
     """``http_backend="auto"`` means httpcore in tests (respx mocks httpcore); tests of the
     aiohttp backend ask for it with the ``http_backend`` fixture."""
-    from earthscope_sdk_async._client import _http_pool
+    from earthscope_sdk_async._http import _pool as _http_pool
 
     monkeypatch.setattr(_http_pool, "auto_backend", lambda: "httpcore")
 
@@ -41,7 +41,7 @@ def http_backend(
 ) -> str:
     """Run the test on each HTTP backend ``"auto"`` may pick: httpcore, and aiohttp on
     asyncio (trio always runs on httpcore)."""
-    from earthscope_sdk_async._client import _http_pool
+    from earthscope_sdk_async._http import _pool as _http_pool
 
     backend = str(request.param)
     if backend == "aiohttp":

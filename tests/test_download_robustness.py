@@ -12,8 +12,8 @@ import pytest
 
 from earthscope_sdk_async import ConfigError, MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._retry import RetryPolicy
 from earthscope_sdk_async._errors import DownloadError
+from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from earthscope_sdk_async import ConfigError, MemoryTokenStore, Settings
-from earthscope_sdk_async._client import AsyncEarthScopeClient, _http_pool
-from earthscope_sdk_async._client._retry import retryable_transport
+from earthscope_sdk_async._client import AsyncEarthScopeClient
+from earthscope_sdk_async._http import _pool as _http_pool
+from earthscope_sdk_async._retry import retryable_transport
 from earthscope_sdk_async.testing import FakeEarthScope
 
 

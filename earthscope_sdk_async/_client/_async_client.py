@@ -12,21 +12,20 @@ import httpx
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock, SystemClock
+from .._download import ChecksumOption, DownloadReport, DownloadSource, ProgressOption, run_download
 from .._errors import ClientClosedError, ConfigError
 from .._flows import Prompt
+from .._http import Requester
+from .._http._pool import chosen_backend, new_http_client
 from .._manager import TokenManager
+from .._retry import RetryPolicy, SharedPause
 from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
-from ._download_types import DownloadReport
-from ._http_pool import chosen_backend, new_http_client
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
-from ._requester import Requester
-from ._retry import RetryPolicy, SharedPause
 from ._user import UserService
 
 __all__ = ["AsyncEarthScopeClient"]

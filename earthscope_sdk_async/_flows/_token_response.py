@@ -10,10 +10,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from earthscope_sdk_async._errors import InvalidResponseError
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, decode_jwt_claims
-
+from .._errors import InvalidResponseError
+from .._settings import Settings
+from .._tokens import Tokens, decode_jwt_claims
 from ._response import Reply
 
 __all__ = ["optional_string", "parse_tokens", "required_string", "seconds_field"]

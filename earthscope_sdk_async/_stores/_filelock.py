@@ -24,8 +24,7 @@ import anyio.lowlevel
 import anyio.to_thread
 import filelock
 
-from earthscope_sdk_async._errors import ConfigError, TokenStoreError
-
+from .._errors import ConfigError, TokenStoreError
 from ._fileio import ensure_private_dir
 
 __all__ = ["hold_file_lock"]

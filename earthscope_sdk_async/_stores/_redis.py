@@ -14,9 +14,8 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from earthscope_sdk_async._errors import ConfigError, TokenStoreError
-from earthscope_sdk_async._tokens import Tokens
-
+from .._errors import ConfigError, TokenStoreError
+from .._tokens import Tokens
 from ._filelock import check_timeout
 from ._hooks import call_on_save
 from ._protocol import OnSave

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from earthscope_sdk_async._tokens import Tokens
+from ..._tokens import Tokens
 
 __all__ = ["TokensResponse", "UnvalidatedTokens", "ValidTokens", "engine_tokens", "token_times"]
 

@@ -3,7 +3,7 @@
 httpx keeps doing everything above the wire (auth, redirects, cookies, decoding, the
 ``httpx.Response`` API); this transport only sends the request and streams the body, with
 aiohttp's connection pool, which costs a fraction of httpcore's CPU per request. Imported
-only when the aiohttp backend is chosen (see :mod:`._http_pool`).
+only when the aiohttp backend is chosen (see :mod:`._pool`).
 
 aiohttp's errors are translated in one place, :func:`_mapped`, to the httpx errors httpcore
 raises for the same fault, so retry decisions (:func:`retryable_transport`) do not depend on

@@ -10,8 +10,7 @@ only: its size is not checked, and it is not hashed even when a checksum is expe
 a final file only ever appears by renaming a complete, verified ``.part``). The producer
 looks each item up on disk (:class:`Locator`: a few system calls, made in the event loop)
 before queueing it, so a worker goes from one response straight to its next request. See
-:mod:`._download_file` for retries, resuming, checksums and the atomic rename,
-:mod:`._download_progress` for
+:mod:`._file` for retries, resuming, checksums and the atomic rename, :mod:`._progress` for
 ``progress``.
 """
 
@@ -29,20 +28,20 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
-from ._download_checksum import ChecksumOption, Checksums
-from ._download_file import FileJob, fetch_file
-from ._download_paths import Locator, Spot, item_url, safe_url
-from ._download_progress import (
+from .._http._pool import grow_pool
+from ._checksum import ChecksumOption, Checksums
+from ._file import FileJob, fetch_file
+from ._paths import Locator, Spot, item_url, safe_url
+from ._progress import (
     ProgressCallback,
     ProgressOption,
     Tracker,
     resolve_progress,
 )
-from ._download_types import DownloadReport, DownloadResult
-from ._http_pool import grow_pool
+from ._types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = [
     "ChecksumOption",
