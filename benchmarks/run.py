@@ -23,6 +23,7 @@ import bench_download
 import bench_redis_fleet
 import bench_sync_facade
 import bench_token_fast_path
+import bench_transfer
 from _common import Result
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_cli_startup": bench_cli_startup.results,
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
+    "bench_transfer": bench_transfer.run,
 }
 
 

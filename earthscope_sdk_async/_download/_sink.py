@@ -1,13 +1,14 @@
 """Writing a body to its ``.part`` file: pieces gathered, without copying, into ~1 MiB
-writes (and hash updates) in a worker thread, each shielded from cancellation.
+writes (and hash updates) off the event loop, each shielded from cancellation.
 
-One worker-thread call per ~1 MiB: the file is opened by the first call and closed by the
-last (``final``), which also runs the caller's ``then`` (the rename of a complete file), so a
-small file costs a single thread round trip. The pieces are written one by one to an
-unbuffered file (no join, no ``bytearray +=``: a body is never copied on its way to disk).
-Not from the event loop, even for a few KiB: creating and renaming a file takes 0.2-2 ms
-on a busy disk (measured on ext4), which would stall every transfer; in a thread it
-overlaps with them.
+A body of at most 1 MiB costs a single worker-thread call at its end: open, write, close
+and the caller's ``then`` (the rename of a complete file). A larger body gets a writer
+thread of its own, fed ~1 MiB batches through a queue of two while the event loop keeps
+reading, so disk and network overlap; the last call closes the file and runs ``then``. The
+pieces are written one by one to an unbuffered file (no join, no ``bytearray +=``: a body
+is never copied on its way to disk). Not from the event loop, even for a few KiB: creating
+and renaming a file takes 0.2-2 ms on a busy disk (measured on ext4), which would stall
+every transfer; in a thread it overlaps with them.
 
 Why shielded: the body is read with ``async for piece in response.aiter_raw()``, a chain of
 async generators (httpx, then the transport). A cancel (Ctrl-C, a per-file timeout, a
@@ -21,6 +22,8 @@ every byte that arrived and resumes after it.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -33,13 +36,62 @@ __all__ = ["CHUNK", "BodySink"]
 
 CHUNK = 1024 * 1024
 """Bytes gathered before a write."""
+QUEUED = 2
+"""Batches of :data:`CHUNK` bytes that may wait for a body's writer thread (its memory)."""
+
+
+class _Writer:
+    """A thread writing the batches of one large body while the event loop reads the next
+    ones (disk and network overlap). At most :data:`QUEUED` batches wait for it."""
+
+    def __init__(self, write: Callable[[list[bytes]], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(QUEUED)
+        self.done = 0  # bytes written so far (only this thread adds to it)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="earthscope-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (pieces := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._write(pieces)
+                    self.done += sum(map(len, pieces))
+                except BaseException as exc:  # handed to the event loop by check()
+                    self.error = exc
+
+    def check(self) -> None:
+        """Raise what the thread failed with, if anything."""
+        if self.error is not None:
+            raise self.error
+
+    def offer(self, pieces: list[bytes]) -> bool:
+        """Queue ``pieces`` without blocking; False when the queue is full."""
+        try:
+            self._queue.put_nowait(pieces)
+        except queue.Full:
+            return False
+        return True
+
+    def put(self, pieces: list[bytes] | None) -> None:
+        """Queue ``pieces`` (``None``: stop), waiting for room. Blocking."""
+        self._queue.put(pieces)
+
+    def stop(self) -> None:
+        """Let the thread finish what is queued, and wait for it. Blocking."""
+        self._queue.put(None)
+        self._thread.join()
 
 
 class BodySink:
     """Buffers body pieces; :meth:`flush` writes (and hashes) them.
 
     ``path`` is opened for appending or truncated by the first flush; ``on_written(count)``
-    is called in the event loop after each write. Call :meth:`aclose` in a ``finally``.
+    is called in the event loop after bytes reached the file. Call :meth:`aclose` in a
+    ``finally``. A body of at most :data:`CHUNK` bytes is written by one worker-thread call
+    at the final flush; a larger one by a :class:`_Writer` thread of its own, started by the
+    first flush, so the file is written while the rest of the body arrives.
     """
 
     def __init__(
@@ -56,8 +108,10 @@ class BodySink:
         self._pieces: list[bytes] = []
         self._pending = 0
         self._file: IO[bytes] | None = None
+        self._writer: _Writer | None = None
         self._finished = False
         self.written = 0
+        """Bytes known to be in the file (a flush behind the writer thread)."""
 
     def add(self, piece: bytes) -> bool:
         """Buffer ``piece`` (not copied); True when the buffer is due to be flushed."""
@@ -65,11 +119,9 @@ class BodySink:
         self._pending += len(piece)
         return self._pending >= CHUNK
 
-    def _write(
-        self, pieces: list[bytes], size: int, final: bool, then: Callable[[int], None] | None
-    ) -> None:
+    def _write(self, pieces: list[bytes]) -> None:
         if self._file is None:
-            self._file = open(self._path, self._mode, buffering=0)  # noqa: SIM115 - closed below
+            self._file = open(self._path, self._mode, buffering=0)  # noqa: SIM115 - see _close
         out, hasher = self._file, self._hasher
         for piece in pieces:
             view = memoryview(piece)
@@ -77,33 +129,61 @@ class BodySink:
                 view = view[out.write(view) :]
             if hasher is not None:
                 hasher.update(piece)
-        if final:
-            out.close()
-            if then is not None:
-                then(self.written + size)
+
+    def _close(self, pieces: list[bytes], then: Callable[[int], None] | None) -> None:
+        """Write the last pieces (after the writer thread's), close, run ``then``."""
+        writer = self._writer
+        if writer is not None:
+            writer.stop()
+        try:
+            if writer is not None:
+                writer.check()
+            self._write(pieces)
+        finally:
+            if self._file is not None:
+                self._file.close()
+        if then is not None:
+            done = writer.done if writer is not None else 0
+            then(done + sum(map(len, pieces)))
+
+    def _account(self) -> None:
+        """Report what the writer thread has written since the last call."""
+        writer = self._writer
+        if writer is not None and writer.done > self.written:
+            count, self.written = writer.done - self.written, writer.done
+            self._on_written(count)
 
     async def flush(
         self, *, final: bool = False, then: Callable[[int], None] | None = None
     ) -> None:
         """Write (and hash) the buffer; ``final`` also closes the file (creating it if no
         byte came), then calls ``then(bytes written in all)`` right after, before any other
-        flush. A cancel waits for the write to finish."""
+        flush. A cancel waits for the writes to finish."""
         pieces, size = self._pieces, self._pending
         self._pieces, self._pending = [], 0
-        if not size and not final:
-            return
         if final:
             self._finished = True
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._write, pieces, size, final, then)
-        if size:
-            self.written += size
-            self._on_written(size)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._close, pieces, then)
+            self._account()
+            if size:
+                self.written += size
+                self._on_written(size)
+            return
+        if not size:
+            return
+        if self._writer is None:
+            self._writer = _Writer(self._write)
+        self._writer.check()
+        if not self._writer.offer(pieces):  # the disk is behind: wait for room
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._writer.put, pieces)
+        self._account()
 
     async def aclose(self) -> None:
         """Write what is still buffered and close the file, when no final flush did (an
         error or a cancel interrupted the body): every byte that arrived is kept."""
-        if self._finished or (self._file is None and not self._pending):
+        if self._finished or (self._file is None and self._writer is None and not self._pending):
             return
         with anyio.CancelScope(shield=True):
             await self.flush(final=True)
