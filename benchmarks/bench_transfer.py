@@ -357,9 +357,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--server", action="append", choices=sorted(SERVERS))
     parser.add_argument("--only", choices=[w.name for w in WORKLOADS])
+    parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args()
-    for result in run(tuple(args.server or SERVERS), args.only):
-        print(
-            f"{result.measure}: {result.value:.3f} {result.unit} {result.target or ''} "
-            f"{result.verdict} {result.note}"
-        )
+    from run import table
+
+    lines = table(run(tuple(args.server or SERVERS), args.only))
+    print("\n".join(lines))
+    if args.markdown:
+        Path(args.markdown).write_text("\n".join(lines) + "\n")

@@ -219,3 +219,39 @@ async def test_symlinks_out_of_dest_are_refused(
         assert "outside the destination" in str(result.error)
     assert list(outside.iterdir()) == []
     assert (dest / "inner.bin").read_bytes() == b"ok"
+
+
+@pytest.mark.parametrize("size", [300_000, 5 * 1024 * 1024])
+async def test_disk_full_fails_the_item_not_the_batch(
+    fake_earthscope: FakeEarthScope,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: int,
+) -> None:
+    """A write error (here ENOSPC on the second write of a body, or the only one of a small
+    body) fails that file with a DownloadError, from the writer thread of a large body as
+    from the one write of a small one; the other file is saved."""
+    import errno
+
+    from earthscope_sdk_async._download import _sink
+
+    real = _sink.BodySink._write
+    calls: dict[int, int] = {}
+
+    def failing(self: _sink.BodySink, pieces: list[bytes]) -> None:
+        count = calls[id(self)] = calls.get(id(self), 0) + 1
+        if self._path.name.startswith("full") and (count == 2 or size < _sink.CHUNK):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self._path))
+        real(self, pieces)
+
+    monkeypatch.setattr(_sink.BodySink, "_write", failing)
+    fake = fake_earthscope
+    urls = [fake.add_file("full.bin", size=size), fake.add_file("fine.bin", size=size)]
+    async with make_client(fake) as client:
+        report = await client.download(urls, tmp_path, concurrency=2, retries=1)
+    assert [r.status for r in report] == ["failed", "downloaded"]
+    error = report[0].error
+    assert isinstance(error, DownloadError)
+    assert "No space left on device" in str(error)
+    assert (tmp_path / "fine.bin").read_bytes() == fake.file_bytes("fine.bin")
+    assert not (tmp_path / "full.bin").exists()
