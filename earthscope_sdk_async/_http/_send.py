@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import httpx
 
@@ -59,8 +60,16 @@ def _invalid_url(call: ApiCall, why: str) -> ConfigError:
     )
 
 
+_CHECKED: WeakKeyDictionary[httpx.AsyncClient, set[str]] = WeakKeyDictionary()
+"""URLs already found valid, per pool (building a request to check one costs ~20 µs)."""
+_CHECKED_MAX = 1024
+
+
 def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
     """Raise :class:`ConfigError` when the request URL is invalid (nothing is sent)."""
+    seen = _CHECKED.setdefault(http, set())
+    if call.url in seen:
+        return
     try:
         url = http.build_request(call.method, call.url).url
         port = url.port
@@ -68,6 +77,9 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
         raise _invalid_url(call, str(exc)) from None
     if port is not None and not 1 <= port <= 65535:
         raise _invalid_url(call, f"port {port} is outside 1..65535")
+    if len(seen) >= _CHECKED_MAX:
+        seen.clear()
+    seen.add(call.url)
 
 
 async def _attempt(
