@@ -43,6 +43,7 @@ from typing import TypeVar
 
 import httpx
 
+from ._checks import check_count, is_number
 from ._clock import Clock
 from ._errors import ApiError, ConfigError, EarthScopeError
 
@@ -76,13 +77,12 @@ _RANDOM = random.SystemRandom()
 
 
 def _check_number(name: str, value: object, *, minimum: float, allow_equal: bool) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or math.isnan(value) or math.isinf(value):  # type: ignore[arg-type]
+    if not is_number(value) or math.isnan(value) or math.isinf(value):
         raise ConfigError(f"RetryPolicy.{name} must be a finite number, got {value!r}")
-    if value < minimum or (value == minimum and not allow_equal):  # type: ignore[operator]
+    if value < minimum or (value == minimum and not allow_equal):
         bound = f">= {minimum}" if allow_equal else f"> {minimum}"
         raise ConfigError(f"RetryPolicy.{name} must be {bound}, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,7 @@ class RetryPolicy:
     """Largest jittered back-off, in seconds."""
 
     def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ConfigError(f"RetryPolicy.max_attempts must be an integer >= 1, got {attempts!r}")
+        check_count("RetryPolicy.max_attempts", self.max_attempts)
         set_ = object.__setattr__
         set_(
             self,

@@ -172,18 +172,7 @@ class AsyncEarthScopeClient:
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """Send an API request through :attr:`http` (bearer token, one 401 refresh+retry)
-        with the client's retry policy; return the successful (2xx, fully read) response.
-
-        A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
-        only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured).
-
-        Raises:
-            ApiError: a non-2xx answer (after retries, for retryable ones).
-            TransportError: the network failed (after retries, where allowed).
-            ClientClosedError: the client was closed.
-        """
+        """:meth:`Requester.request` (kept for tests and callers of the old private name)."""
         return await self.requester.request(
             method, url_or_path, json=json, params=params, headers=headers, retry=retry
         )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeAlias
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from .._checks import check_count, is_number
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
 from .._http._pool import grow_pool
 from ._checksum import ChecksumOption, Checksums
@@ -75,15 +76,10 @@ class _Batch:
 
 
 def _check_options(concurrency: int, retries: int | None, per_file_timeout: float | None) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    if retries is not None and (
-        isinstance(retries, bool) or not isinstance(retries, int) or retries < 1
-    ):
-        raise ConfigError(f"retries (attempts per file) must be an integer >= 1, got {retries!r}")
-    if per_file_timeout is not None and not (
-        isinstance(per_file_timeout, (int, float)) and per_file_timeout > 0
-    ):
+    check_count("concurrency", concurrency)
+    if retries is not None:
+        check_count("retries (attempts per file)", retries)
+    if per_file_timeout is not None and not (is_number(per_file_timeout) and per_file_timeout > 0):
         raise ConfigError(f"per_file_timeout must be a number > 0, got {per_file_timeout!r}")
 
 

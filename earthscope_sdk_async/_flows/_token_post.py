@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from .._checks import check_count
 from .._clock import Clock
 from .._errors import (
-    ConfigError,
     OAuthError,
     OAuthServerError,
     RateLimitError,
@@ -60,9 +60,7 @@ FINAL_OAUTH_CODES = frozenset({"too_many_attempts"})
 
 def check_attempts(max_attempts: int) -> int:
     """Validate ``max_attempts`` (at least 1)."""
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise ConfigError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-    return max_attempts
+    return check_count("max_attempts", max_attempts)
 
 
 def _is_retryable(error: OAuthError) -> bool:
