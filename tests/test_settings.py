@@ -163,7 +163,9 @@ def test_safe_url_drops_credentials_query_and_fragment() -> None:
 def test_s3_settings_from_env_file_and_validation(tmp_path: Path) -> None:
     assert Settings().s3_endpoint_url is None and Settings().s3_region == "us-east-2"
     config = tmp_path / "config.toml"
-    config.write_text('[default.s3]\nendpoint_url = "http://127.0.0.1:9000"\nregion = "eu-west-1"\n')
+    config.write_text(
+        '[default.s3]\nendpoint_url = "http://127.0.0.1:9000"\nregion = "eu-west-1"\n'
+    )
     from_file = Settings.load(environ={}, config_path=config)
     assert from_file.s3_endpoint_url == "http://127.0.0.1:9000"
     assert from_file.s3_region == "eu-west-1"
