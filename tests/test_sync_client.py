@@ -58,6 +58,12 @@ def client(fake_earthscope: FakeEarthScope) -> Iterator[EarthScopeClient]:
 # -- derivation -------------------------------------------------------------------------------
 
 
+ASYNC_TOOLS = {"get_aioboto3_session", "get_obstore_credential_provider"}
+"""Async-client methods whose results live in the caller's event loop (an aioboto3 session,
+an async obstore provider): the sync client has its own (``get_boto3_session``, a sync
+provider), as in earthscope-sdk 1.9.3."""
+
+
 @pytest.mark.parametrize(
     ("facade", "core", "expected"),
     [
@@ -71,6 +77,9 @@ def test_every_async_method_has_a_sync_twin_with_the_same_signature(
     methods = async_methods(core)
     assert expected <= set(methods)
     for name, method in methods.items():
+        if name in ASYNC_TOOLS:  # event-loop-bound objects: the facade builds sync ones
+            assert callable(getattr(facade, name, None)) or name == "get_aioboto3_session"
+            continue
         twin = inspect.getattr_static(facade, name)
         assert isinstance(twin, sync_method), name
         assert inspect.signature(twin) == inspect.signature(method), name
