@@ -41,11 +41,21 @@ _TRUST = {
 class MotoS3:
     """A configured moto server at ``endpoint`` (``http://127.0.0.1:<port>``)."""
 
-    def __init__(self, endpoint: str) -> None:
-        import boto3
-
+    def __init__(self, endpoint: str, admin_keys: dict[str, str] | None = None) -> None:
+        """Set the server up (or, given ``admin_keys``, attach to one already set up)."""
         self.endpoint = endpoint
         self.region = REGION
+        self.admin_keys = admin_keys or self._set_up(endpoint)
+        self.s3: Any = self.client("s3")
+        self._sts: Any = self.client("sts")
+        self._lock = threading.Lock()
+        self._names = itertools.count()
+        self.minted = 0
+
+    @staticmethod
+    def _set_up(endpoint: str) -> dict[str, str]:
+        import boto3
+
         boot = {"aws_access_key_id": "boot", "aws_secret_access_key": "boot"}
         iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, **boot)
         iam.create_user(UserName="admin")
@@ -56,15 +66,10 @@ class MotoS3:
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(_TRUST))
         iam.put_role_policy(RoleName=ROLE, PolicyName="s3", PolicyDocument=json.dumps(_ALLOW_ALL))
         httpx.post(f"{endpoint}/moto-api/reset-auth", content=b"0", timeout=30).raise_for_status()
-        self.admin_keys = {
+        return {
             "aws_access_key_id": key["AccessKeyId"],
             "aws_secret_access_key": key["SecretAccessKey"],
         }
-        self.s3: Any = self.client("s3")
-        self._sts: Any = self.client("sts")
-        self._lock = threading.Lock()
-        self._names = itertools.count()
-        self.minted = 0
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` with the admin keys."""
