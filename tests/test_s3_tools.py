@@ -117,3 +117,14 @@ async def test_aioboto3_session_refreshes(s3_fake: FakeEarthScope, moto_s3: Moto
                 assert await response["Body"].read() == f"object {i}".encode()
     assert len(s3_fake.aws.issued) == 4
     assert {i.params["network"] for i in s3_fake.aws.issued} == {"IU"}
+
+
+def test_sync_client_downloads_s3_urls(
+    sync_client: EarthScopeClient, s3_fake: FakeEarthScope, tmp_path: Any
+) -> None:
+    report = sync_client.download(
+        [f"s3://{BUCKET}/tools/"], tmp_path, aws_role=V2, aws_params={"year": 2024}
+    )
+    assert sorted(r.status for r in report) == ["downloaded"] * 3
+    assert (tmp_path / "1.txt").read_bytes() == b"object 1"
+    assert [i.params for i in s3_fake.aws.issued] == [{"year": "2024"}]

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from .._client._aws import AwsCredentialsRequest
 from .._download._route import Route
+from .._errors import ConfigError
 from ._credentials import AwsCredentialsSource, S3Credentials
 from ._errors import s3_error
 from ._list import list_objects
@@ -63,8 +64,6 @@ class S3Access:
             return Route(url)
         location = parse_s3_url(url)
         if location.is_prefix:
-            from .._errors import ConfigError
-
             raise ConfigError(f"{url} is a prefix, not an object")
         error = functools.partial(s3_error, url=url, bucket=location.bucket, key=location.key)
         return Route(self.endpoint.object_url(location), self.auth, error)
