@@ -19,10 +19,32 @@ if typing.TYPE_CHECKING:
     from ._client import DownloadResult as DownloadResult
     from ._client import EarthScopeClient as EarthScopeClient
     from ._client import RetryPolicy as RetryPolicy
+    from ._client import SyncDropoffService as SyncDropoffService
     from ._client import SyncUserService as SyncUserService
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
+    from ._dropoff import DropoffCategory as DropoffCategory
+    from ._dropoff import DropoffError as DropoffError
+    from ._dropoff import DropoffObject as DropoffObject
+    from ._dropoff import DropoffOptions as DropoffOptions
+    from ._dropoff import DropoffService as DropoffService
+    from ._dropoff import DropoffStatusCount as DropoffStatusCount
+    from ._dropoff import DropoffSummary as DropoffSummary
+    from ._dropoff import DuplicateDestinationError as DuplicateDestinationError
+    from ._dropoff import FileValidationError as FileValidationError
+    from ._dropoff import Page as Page
+    from ._dropoff import PartSizeError as PartSizeError
+    from ._dropoff import UploadBatchError as UploadBatchError
+    from ._dropoff import UploadCandidate as UploadCandidate
+    from ._dropoff import UploadError as UploadError
+    from ._dropoff import UploadResult as UploadResult
+    from ._dropoff import UploadStatus as UploadStatus
+    from ._dropoff import build_key as build_key
+    from ._dropoff import collect_and_validate_files as collect_and_validate_files
+    from ._dropoff import collect_files as collect_files
+    from ._dropoff import validate_files as validate_files
+    from ._dropoff import validate_one as validate_one
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
     from ._errors import ClientClosedError as ClientClosedError
@@ -74,11 +96,20 @@ __all__ = [
     "DownloadProgress",
     "DownloadReport",
     "DownloadResult",
+    "DropoffCategory",
+    "DropoffError",
+    "DropoffObject",
+    "DropoffOptions",
+    "DropoffService",
+    "DropoffStatusCount",
+    "DropoffSummary",
+    "DuplicateDestinationError",
     "EarthScopeAuth",
     "EarthScopeClient",
     "EarthScopeError",
     "EnvTokenStore",
     "FileTokenStore",
+    "FileValidationError",
     "InvalidClientError",
     "InvalidResponseError",
     "KeyringTokenStore",
@@ -87,11 +118,14 @@ __all__ = [
     "OAuthError",
     "OAuthServerError",
     "OnSave",
+    "Page",
+    "PartSizeError",
     "Prompt",
     "RateLimitError",
     "RedisTokenStore",
     "RetryPolicy",
     "Settings",
+    "SyncDropoffService",
     "SyncUserService",
     "SystemClock",
     "TokenManager",
@@ -99,10 +133,20 @@ __all__ = [
     "TokenStoreError",
     "Tokens",
     "TransportError",
+    "UploadBatchError",
+    "UploadCandidate",
+    "UploadError",
+    "UploadResult",
+    "UploadStatus",
     "UserService",
-    "__version__",
+    "build_key",
+    "collect_and_validate_files",
+    "collect_files",
     "refresh_tokens",
     "revoke_token",
+    "validate_files",
+    "validate_one",
+    "__version__",
 ]
 
 _HOMES = {
@@ -149,6 +193,28 @@ _HOMES = {
     "RedisTokenStore": "._stores",
     "TokenStore": "._stores",
     "Tokens": "._tokens",
+    "DropoffCategory": "._dropoff",
+    "DropoffError": "._dropoff",
+    "DropoffObject": "._dropoff",
+    "DropoffOptions": "._dropoff",
+    "DropoffService": "._dropoff",
+    "DropoffStatusCount": "._dropoff",
+    "DropoffSummary": "._dropoff",
+    "DuplicateDestinationError": "._dropoff",
+    "FileValidationError": "._dropoff",
+    "Page": "._dropoff",
+    "PartSizeError": "._dropoff",
+    "UploadBatchError": "._dropoff",
+    "UploadCandidate": "._dropoff",
+    "UploadError": "._dropoff",
+    "UploadResult": "._dropoff",
+    "UploadStatus": "._dropoff",
+    "build_key": "._dropoff",
+    "collect_and_validate_files": "._dropoff",
+    "collect_files": "._dropoff",
+    "validate_files": "._dropoff",
+    "validate_one": "._dropoff",
+    "SyncDropoffService": "._client",
 }
 
 

@@ -24,3 +24,17 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def dropoff_s3_server():  # type: ignore[no-untyped-def]
+    """A local S3 server (moto, server mode) on 127.0.0.1 for the whole session; yields its
+    endpoint URL. The dropoff tests create their own bucket in it."""
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ from ._download_types import DownloadReport as DownloadReport
 from ._download_types import DownloadResult as DownloadResult
 from ._retry import RetryPolicy as RetryPolicy
 from ._sync_client import EarthScopeClient as EarthScopeClient
+from ._sync_client import SyncDropoffService as SyncDropoffService
 from ._sync_client import SyncUserService as SyncUserService
 from ._user import UserService as UserService
 
@@ -19,6 +20,7 @@ __all__ = [
     "DownloadResult",
     "EarthScopeClient",
     "RetryPolicy",
+    "SyncDropoffService",
     "SyncUserService",
     "UserService",
 ]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock
+from .._dropoff._service import DropoffService
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
@@ -26,7 +27,10 @@ from ._facade import SyncFacade, sync_method
 from ._retry import RetryPolicy
 from ._user import UserService
 
-__all__ = ["EarthScopeClient", "SyncUserService"]
+if TYPE_CHECKING:
+    from .._dropoff import DropoffOptions
+
+__all__ = ["EarthScopeClient", "SyncDropoffService", "SyncUserService"]
 
 
 class SyncUserService(SyncFacade[UserService]):
@@ -45,6 +49,28 @@ class SyncUserService(SyncFacade[UserService]):
     get_userinfo = sync_method(UserService.get_userinfo)
     lookup_anon = sync_method(UserService.lookup_anon)
     get_aws_credentials = sync_method(UserService.get_aws_credentials)
+
+
+class SyncDropoffService(SyncFacade[DropoffService]):
+    """``client.dropoff`` of :class:`EarthScopeClient`: the :class:`DropoffService` methods,
+    sync (callbacks run in the client's loop thread)."""
+
+    def __init__(self, client: EarthScopeClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"SyncDropoffService({self._client!r})"
+
+    def _run_method(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._client._run_method("dropoff." + name, args, kwargs)
+
+    list_objects = sync_method(DropoffService.list_objects)
+    list_all_objects = sync_method(DropoffService.list_all_objects)
+    get_object_history = sync_method(DropoffService.get_object_history)
+    get_all_object_history = sync_method(DropoffService.get_all_object_history)
+    get_summary = sync_method(DropoffService.get_summary)
+    put_object = sync_method(DropoffService.put_object)
+    put_objects = sync_method(DropoffService.put_objects)
 
 
 class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
@@ -66,14 +92,21 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         store: TokenStore | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        dropoff: DropoffOptions | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {"store": store, "clock": clock, "retry": retry}
+        self._options: dict[str, Any] = {
+            "store": store,
+            "clock": clock,
+            "retry": retry,
+            "dropoff": dropoff,
+        }
         self._explicit_settings = settings
         self._portal = PortalThread(name="earthscope-client")
         self._async: AsyncEarthScopeClient | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._user = SyncUserService(self)
+        self._dropoff = SyncDropoffService(self)
 
     def __repr__(self) -> str:
         client = self._async
@@ -131,6 +164,11 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     def user(self) -> SyncUserService:
         """The signed-in user's endpoints (profile, userinfo, anonymized ids, AWS credentials)."""
         return self._user
+
+    @property
+    def dropoff(self) -> SyncDropoffService:
+        """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
+        return self._dropoff
 
     @property
     def settings(self) -> Settings:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ._dropoff import DropoffRegistry
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
 from ._log import RecordedRequest
@@ -31,8 +32,14 @@ class Router:
     """Maps a recorded request to a :class:`Response` (synchronously, no I/O)."""
 
     def __init__(
-        self, *, oauth: OAuthEndpoints, authority: TokenAuthority, files: FileStore
+        self,
+        *,
+        oauth: OAuthEndpoints,
+        authority: TokenAuthority,
+        files: FileStore,
+        dropoff: DropoffRegistry | None = None,
     ) -> None:
+        self.dropoff = dropoff if dropoff is not None else DropoffRegistry()
         self.oauth = oauth
         self.authority = authority
         self.files = files
@@ -153,6 +160,10 @@ class Router:
         path = request.path
         if path.startswith("/beta/user/credentials/aws/") and request.method == "GET":
             return self._bearer(self._aws)(request)
+        if path.startswith("/beta/dropoff/") and request.method == "GET":
+            return self._bearer(lambda r, who: self.dropoff.handle(r.path, r.query, who.sub))(
+                request
+            )
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
         if path.rstrip("/") == "/api/v0/user" and request.method == "GET":  # earthscope-sdk 0.2.1
