@@ -14,6 +14,8 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
+    from ._client import AwsCredentialsRequest as AwsCredentialsRequest
+    from ._client import AwsTemporaryCredentials as AwsTemporaryCredentials
     from ._client import DownloadProgress as DownloadProgress
     from ._client import DownloadReport as DownloadReport
     from ._client import DownloadResult as DownloadResult
@@ -47,6 +49,7 @@ if typing.TYPE_CHECKING:
     from ._dropoff import validate_one as validate_one
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
+    from ._errors import AwsRoleDeniedError as AwsRoleDeniedError
     from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConfigError as ConfigError
     from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
@@ -58,6 +61,7 @@ if typing.TYPE_CHECKING:
     from ._errors import OAuthError as OAuthError
     from ._errors import OAuthServerError as OAuthServerError
     from ._errors import RateLimitError as RateLimitError
+    from ._errors import S3Error as S3Error
     from ._errors import TokenStoreError as TokenStoreError
     from ._errors import TransportError as TransportError
     from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
@@ -85,6 +89,9 @@ __all__ = [
     "ApiError",
     "AsyncEarthScopeClient",
     "AwsCredentials",
+    "AwsCredentialsRequest",
+    "AwsRoleDeniedError",
+    "AwsTemporaryCredentials",
     "ClientClosedError",
     "ClientCredentialsFlow",
     "Clock",
@@ -124,6 +131,7 @@ __all__ = [
     "RateLimitError",
     "RedisTokenStore",
     "RetryPolicy",
+    "S3Error",
     "Settings",
     "SyncDropoffService",
     "SyncUserService",
@@ -153,6 +161,8 @@ _HOMES = {
     "EarthScopeAuth": "._auth",
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",
+    "AwsCredentialsRequest": "._client",
+    "AwsTemporaryCredentials": "._client",
     "EarthScopeClient": "._client",
     "RetryPolicy": "._client",
     "SyncUserService": "._client",
@@ -161,6 +171,8 @@ _HOMES = {
     "SystemClock": "._clock",
     "AccessDeniedError": "._errors",
     "ApiError": "._errors",
+    "AwsRoleDeniedError": "._errors",
+    "S3Error": "._errors",
     "ClientClosedError": "._errors",
     "ConfigError": "._errors",
     "DeviceCodeExpiredError": "._errors",

@@ -4,65 +4,62 @@ from __future__ import annotations
 
 import os
 import secrets
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from _moto import MotoS3
 
 from earthscope_sdk_async import AsyncEarthScopeClient, DropoffOptions, MemoryTokenStore
 from earthscope_sdk_async.testing import FakeEarthScope
 
 MIB = 1024 * 1024
+USER = "YXV0aDB8ZmFrZS11c2Vy"  # base64url("auth0|fake-user"), the fake's default user
 
 
-def new_bucket(endpoint: str) -> str:
-    """Create a fresh bucket on the local S3 server (unsigned PUT: moto accepts it)."""
-    name = "dropoff-" + secrets.token_hex(6)
-    request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")
-    with urllib.request.urlopen(request, timeout=30):
-        pass
-    return name
+def dropoff_bucket(fake: FakeEarthScope, s3: MotoS3) -> str:
+    """A fresh bucket on the S3 server, watched by the fake's dropoff routes; the fake's
+    credentials service mints real keys for it (moto checks every signature)."""
+    bucket = s3.bucket("dropoff-" + secrets.token_hex(6))
+    fake.aws.minter = s3.mint
+    fake.watch_dropoff_bucket(s3.endpoint, bucket, s3.s3)
+    return bucket
 
 
-def get_object(endpoint: str, bucket: str, key: str) -> bytes:
-    with urllib.request.urlopen(f"{endpoint}/{bucket}/{key}", timeout=60) as answer:
-        return bytes(answer.read())
-
-
-@dataclass
-class RecordingSigner:
-    """Stands in for SigV4 (moto does not check signatures): records what it signs."""
-
-    signed: list[httpx.Request] = field(default_factory=list)
-    refreshes: int = 0
-
-    async def sign(self, request: httpx.Request) -> None:
-        self.signed.append(request)
-
-    async def refresh(self) -> None:
-        self.refreshes += 1
-
-    def count(self, method: str, query: str) -> int:
-        return sum(1 for r in self.signed if r.method == method and query in str(r.url))
+def get_object(s3: MotoS3, bucket: str, key: str) -> bytes:
+    return bytes(s3.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def make_client(
-    fake: FakeEarthScope, endpoint: str, bucket: str, state_dir: Path, **options: object
+    fake: FakeEarthScope, s3: MotoS3, bucket: str, state_dir: Path, **options: Any
 ) -> AsyncEarthScopeClient:
     dropoff = DropoffOptions(
-        bucket=bucket,
-        endpoint_url=endpoint,
-        state_dir=state_dir,
-        **options,  # type: ignore[arg-type]
+        bucket=bucket, endpoint_url=s3.endpoint, region=s3.region, state_dir=state_dir, **options
     )
     return AsyncEarthScopeClient(
         fake.settings(), store=MemoryTokenStore(fake.issue_tokens()), dropoff=dropoff
     )
 
 
-def use_signer(client: AsyncEarthScopeClient, signer: RecordingSigner) -> None:
-    client.dropoff._signer_factory = lambda credentials, region: signer
+@dataclass
+class Recorder:
+    """Counts the S3 calls a client sends (an httpx event hook on the upload pool)."""
+
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    async def __call__(self, request: httpx.Request) -> None:
+        self.requests.append(request)
+
+    def parts(self) -> list[int]:
+        return [
+            int(r.url.params["partNumber"])
+            for r in self.requests
+            if r.method == "PUT" and "partNumber" in r.url.params
+        ]
+
+    def count(self, method: str, param: str) -> int:
+        return sum(1 for r in self.requests if r.method == method and param in r.url.params)
 
 
 def random_file(path: Path, size: int) -> bytes:

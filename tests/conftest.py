@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from _moto import MotoS3
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -27,14 +32,12 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def dropoff_s3_server():  # type: ignore[no-untyped-def]
-    """A local S3 server (moto, server mode) on 127.0.0.1 for the whole session; yields its
-    endpoint URL. The dropoff tests create their own bucket in it."""
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+def moto_s3() -> Iterator[MotoS3]:
+    """A real S3 server (moto, server mode, signatures checked) on 127.0.0.1 for the session."""
+    from _moto import start_threaded
+
+    server, s3 = start_threaded()
     try:
-        yield f"http://{host}:{port}"
+        yield s3
     finally:
         server.stop()

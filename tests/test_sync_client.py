@@ -209,10 +209,11 @@ def test_user_service(client: EarthScopeClient, fake_earthscope: FakeEarthScope)
     assert fake_earthscope.count("userinfo") == 1  # cached by the async core
     found = client.user.lookup_anon(ids=["auth0|fake-user"], emails=())
     assert "auth0|fake-user" in str(found)
-    credentials = client.user.get_aws_credentials()
+    credentials = client.user.get_aws_credentials(role="s3-miniseed-v2", year=2024)
     assert isinstance(credentials, AwsCredentials)
-    assert client.user.get_aws_credentials("s3-miniseed") == credentials
-    assert client.user.get_aws_credentials(force=True) != credentials
+    assert client.user.get_aws_credentials(role="s3-miniseed-v2", year="2024") == credentials
+    forced = client.user.get_aws_credentials(role="s3-miniseed-v2", year=2024, force=True)
+    assert forced != credentials
     assert "SyncUserService(EarthScopeClient(" in repr(client.user)
 
 
@@ -224,7 +225,7 @@ def test_user_service_shared_by_threads(
 
     def worker() -> None:
         barrier.wait()
-        results.append(client.user.get_aws_credentials())
+        results.append(client.user.get_aws_credentials(role="s3-miniseed-v2"))
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
@@ -233,7 +234,7 @@ def test_user_service_shared_by_threads(
         thread.join()
     assert len(results) == 8
     assert len({r.aws_access_key_id for r in results}) == 1  # one request, shared
-    assert fake_earthscope.count("/beta/user/credentials/aws/s3-miniseed") == 1
+    assert fake_earthscope.count("/beta/user/credentials/aws/s3-miniseed-v2") == 1
 
 
 # -- login ------------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def test_closed_client_raises_client_closed_error(client: EarthScopeClient) -> N
         lambda: client.auth,
         client.__enter__,
         client.user.get_profile,
-        client.user.get_aws_credentials,
+        lambda: client.user.get_aws_credentials(role="s3-miniseed-v2"),
     ]
     for call in calls:
         with pytest.raises(ClientClosedError, match="closed"):

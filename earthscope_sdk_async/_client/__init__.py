@@ -3,6 +3,8 @@
 
 from ._async_client import AsyncEarthScopeClient as AsyncEarthScopeClient
 from ._aws import AwsCredentials as AwsCredentials
+from ._aws import AwsCredentialsRequest as AwsCredentialsRequest
+from ._aws import AwsTemporaryCredentials as AwsTemporaryCredentials
 from ._download_types import DownloadProgress as DownloadProgress
 from ._download_types import DownloadReport as DownloadReport
 from ._download_types import DownloadResult as DownloadResult
@@ -15,6 +17,8 @@ from ._user import UserService as UserService
 __all__ = [
     "AsyncEarthScopeClient",
     "AwsCredentials",
+    "AwsCredentialsRequest",
+    "AwsTemporaryCredentials",
     "DownloadProgress",
     "DownloadReport",
     "DownloadResult",

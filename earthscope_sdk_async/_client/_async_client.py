@@ -19,7 +19,7 @@ from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._aws import AwsCredentials
+from ._aws import AwsCredentialsRequest
 from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
 from ._download_types import DownloadReport
 from ._legacy_store import LegacyFallbackStore
@@ -110,13 +110,10 @@ class AsyncEarthScopeClient:
         service = self._dropoff
         if service is None:
             from .._dropoff import DropoffOptions, DropoffService
+            from .._s3._credentials import S3Credentials
 
             options = self._dropoff_options or DropoffOptions.from_env()
-            user = self.user
-
-            async def credentials(force: bool) -> AwsCredentials:
-                return await user.get_aws_credentials(options.role, force=force)
-
+            credentials = S3Credentials(self.user, AwsCredentialsRequest(options.role))
             service = self._dropoff = DropoffService(
                 self.requester, credentials=credentials, options=options
             )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
+from .._s3._url import S3Endpoint
 
 __all__ = [
     "DEFAULT_BUCKET",
@@ -56,7 +57,7 @@ class DropoffOptions:
     """Where and how uploads go.
 
     ``endpoint_url`` overrides the S3 endpoint (path-style addressing, e.g. a local S3
-    server in tests); by default ``https://s3.<region>.amazonaws.com``. ``state_dir`` holds
+    server in tests); by default AWS's, for ``region``. ``state_dir`` holds
     the resume state files (default ``~/.earthscope/<profile>/dropoff``).
     """
 
@@ -91,10 +92,9 @@ class DropoffOptions:
             raise ConfigError("dropoff bucket must not be empty")
 
     @property
-    def s3_url(self) -> str:
-        """The S3 endpoint, without a trailing slash."""
-        url = self.endpoint_url or f"https://s3.{self.region}.amazonaws.com"
-        return url.rstrip("/")
+    def endpoint(self) -> S3Endpoint:
+        """Where S3 requests go."""
+        return S3Endpoint(region=self.region, endpoint_url=self.endpoint_url)
 
     def replace(self, **changes: Any) -> DropoffOptions:
         """A copy with ``changes`` applied (and checked)."""

@@ -15,13 +15,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import quote
 
 import httpx
 
 from .._client._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
 from .._clock import Clock
 from .._retry_after import retry_after_seconds
+from .._s3._url import S3Endpoint, S3Location
 from ._errors import UploadError
 
 __all__ = ["MultipartApi", "PartInfo", "Signer"]
@@ -75,13 +75,13 @@ def _xml_escape(text: str) -> str:
 
 
 class MultipartApi:
-    """S3 multipart calls for one bucket at ``base_url`` (path-style)."""
+    """S3 multipart calls for one bucket at ``endpoint``."""
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         *,
-        base_url: str,
+        endpoint: S3Endpoint,
         bucket: str,
         signer: Signer,
         policy: RetryPolicy,
@@ -89,7 +89,7 @@ class MultipartApi:
         clock: Clock,
     ) -> None:
         self.http = http
-        self.base_url = base_url.rstrip("/")
+        self.endpoint = endpoint
         self.bucket = bucket
         self.signer = signer
         self.policy = policy
@@ -97,8 +97,8 @@ class MultipartApi:
         self.clock = clock
 
     def url(self, key: str) -> str:
-        """The object's path-style URL."""
-        return f"{self.base_url}/{quote(self.bucket)}/{quote(key, safe='/~')}"
+        """The object's URL."""
+        return self.endpoint.object_url(S3Location(self.bucket, key))
 
     async def create(self, key: str, *, content_type: str | None) -> str:
         """Start an upload with CRC64NVME (full-object) checksums; return its upload id."""

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
-from .._client._aws import AwsCredentials
 from .._client._download_progress import ProgressOption, Tracker, resolve_progress
 from .._client._json import decode_json, invalid_response
 from .._client._retry import RetryPolicy
@@ -43,15 +42,14 @@ from ._upload import ObjectUpload, StatusCallback
 
 if TYPE_CHECKING:
     from .._client._requester import Requester
+    from .._s3._credentials import S3Credentials
 
-__all__ = ["CredentialsSource", "DropoffService", "SignerFactory"]
+__all__ = ["DropoffService", "SignerFactory"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CredentialsSource = Callable[[bool], Awaitable[AwsCredentials]]
-"""``await credentials(force)``: the ``s3-dropoff`` credentials (``force``: fetch new ones)."""
-SignerFactory = Callable[[CredentialsSource, str], Signer]
+SignerFactory = Callable[["S3Credentials", str], Signer]
 """Builds the S3 request signer from a credentials source and the bucket's region."""
 
 _PAGE = 100
@@ -76,16 +74,16 @@ class DropoffService:
     """Dropoff: submit miniSEED, assembled data and StationXML; reach it as ``client.dropoff``.
 
     ``options`` (default: :meth:`DropoffOptions.from_env`) says where uploads go;
-    ``credentials`` returns the ``s3-dropoff`` AWS credentials (the client passes its
-    cached, refreshing ``user.get_aws_credentials``); ``signer_factory`` builds the SigV4
-    signer of S3 requests.
+    ``credentials`` hands out the ``s3-dropoff`` AWS credentials, refreshed before they
+    expire (the client's are cached by ``client.user``); ``signer_factory`` builds the SigV4
+    signer of S3 requests (default: botocore's, through ``_s3._sign``).
     """
 
     def __init__(
         self,
         requester: Requester,
         *,
-        credentials: CredentialsSource,
+        credentials: S3Credentials,
         signer_factory: SignerFactory | None = None,
         options: DropoffOptions | None = None,
     ) -> None:
@@ -94,6 +92,7 @@ class DropoffService:
         self._signer_factory = signer_factory
         self.options = options if options is not None else DropoffOptions.from_env()
         """Bucket, endpoint, part size and concurrency of uploads."""
+        self._request_hooks: list[Callable[[httpx.Request], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
         return f"DropoffService(bucket={self.options.bucket!r})"
@@ -412,10 +411,11 @@ class DropoffService:
         )
         timeout = httpx.Timeout(120.0, connect=requester.settings.timeout_connect)
         try:
-            async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
+            hooks = {"request": list(self._request_hooks)}
+            async with httpx.AsyncClient(limits=limits, timeout=timeout, event_hooks=hooks) as http:
                 api = MultipartApi(
                     http,
-                    base_url=options.s3_url,
+                    endpoint=options.endpoint,
                     bucket=options.bucket,
                     signer=self._signer(),
                     policy=retry_settings or requester.policy,

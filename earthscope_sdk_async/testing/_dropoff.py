@@ -77,6 +77,7 @@ class DropoffRegistry:
         self._objects: list[FakeDropoffObject] = []
         self._lock = threading.Lock()
         self._s3: tuple[str, str] | None = None
+        self._client: Any = None
         self._etags: dict[str, str] = {}
 
     def add(self, obj: FakeDropoffObject) -> None:
@@ -104,9 +105,14 @@ class DropoffRegistry:
         with self._lock:
             return list(self._objects)
 
-    def watch_s3(self, endpoint_url: str, bucket: str) -> None:
-        """Report the objects uploaded to ``bucket`` on the S3 server at ``endpoint_url``."""
+    def watch_s3(self, endpoint_url: str, bucket: str, s3_client: Any = None) -> None:
+        """Report the objects uploaded to ``bucket`` on the S3 server at ``endpoint_url``.
+
+        ``s3_client`` (a boto3 S3 client, for a server that checks signatures) reads the
+        bucket; without one, unsigned requests do.
+        """
         self._s3 = (endpoint_url.rstrip("/"), bucket)
+        self._client = s3_client
 
     # -- S3 --------------------------------------------------------------------------------
 
@@ -115,15 +121,28 @@ class DropoffRegistry:
         if self._s3 is None:
             return
         endpoint, bucket = self._s3
-        for key, etag, size in self._list(endpoint, bucket):
+        listed = self._list_with_client(bucket) if self._client else self._list(endpoint, bucket)
+        for key, etag, size in listed:
             if self._etags.get(key) == etag:
                 continue
             parts = key.split("/", 2)
             if len(parts) != 3 or parts[0] not in CATEGORIES:
                 continue
-            digest = self._sha256(f"{endpoint}/{quote(bucket)}/{quote(key)}")
+            if self._client is not None:
+                body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+                digest = hashlib.sha256(body.read()).hexdigest()
+            else:
+                digest = self._sha256(f"{endpoint}/{quote(bucket)}/{quote(key)}")
             self._etags[key] = etag
             self.add(FakeDropoffObject(parts[0], parts[1], parts[2], size, digest, etag=etag))
+
+    def _list_with_client(self, bucket: str) -> list[tuple[str, str, int]]:
+        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return [
+            (item["Key"], item["ETag"], int(item["Size"]))
+            for page in pages
+            for item in page.get("Contents", [])
+        ]
 
     @staticmethod
     def _list(endpoint: str, bucket: str) -> list[tuple[str, str, int]]:

@@ -13,6 +13,7 @@ from earthscope_sdk_async._settings import Settings
 from earthscope_sdk_async._tokens import Tokens
 
 from ._app import App
+from ._aws import AwsRoles
 from ._device import DeviceCodeInfo, DeviceCodes
 from ._dropoff import DropoffRegistry, FakeDropoffObject, user_prefix
 from ._faults import FaultAction, FaultQueue, make_fault
@@ -83,8 +84,16 @@ class FakeEarthScope:
             machine_clients=self.machine_clients,
         )
         self._dropoff = DropoffRegistry()
+        self.aws = AwsRoles()
+        """The AWS credentials service: ``aws.roles`` (others answer 403), ``aws.lifetime``
+        (seconds), ``aws.minter`` (mints real keys, e.g. for an S3 test server), ``aws.clock``
+        and ``aws.issued`` (every issue: role, parameters, access key id, expiration)."""
         self._router = Router(
-            oauth=oauth, authority=self._authority, files=self._files, dropoff=self._dropoff
+            oauth=oauth,
+            authority=self._authority,
+            files=self._files,
+            aws=self.aws,
+            dropoff=self._dropoff,
         )
         self._app = App(router=self._router, log=self._log, faults=self._faults)
         self._app.latency = latency
@@ -285,10 +294,11 @@ class FakeEarthScope:
 
     # -- dropoff ---------------------------------------------------------------------------
 
-    def watch_dropoff_bucket(self, endpoint_url: str, bucket: str) -> None:
+    def watch_dropoff_bucket(self, endpoint_url: str, bucket: str, s3_client: Any = None) -> None:
         """Report objects uploaded to ``bucket`` on a local S3 server (e.g. moto's) through
-        the dropoff routes: each new object or version is a ``received`` submission."""
-        self._dropoff.watch_s3(endpoint_url, bucket)
+        the dropoff routes: each new object or version is a ``received`` submission.
+        ``s3_client`` (a boto3 S3 client) reads a server that checks signatures."""
+        self._dropoff.watch_s3(endpoint_url, bucket, s3_client)
 
     def add_dropoff_object(
         self,
