@@ -116,9 +116,12 @@ def collect_files(
             continue
         for path in paths:
             key = build_key(path, source, destination)
-            first = seen.setdefault(key, path)
-            if first == path:
+            first = seen.get(key)
+            if first is None:
+                seen[key] = path
                 yield UploadCandidate(path, key)
+                continue
+            if first == path:  # the same file named twice: listed once
                 continue
             error = DuplicateDestinationError(
                 f"{path} is not uploaded: its destination {key!r} is already taken by "

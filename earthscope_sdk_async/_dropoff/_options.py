@@ -75,7 +75,7 @@ class DropoffOptions:
     """Parts in flight at once, over all objects."""
     object_concurrency: int = 3
     """Objects uploaded at once by ``put_objects``."""
-    state_dir: Path | None = None
+    state_dir: Path | str | None = None
     """Where resume state files are kept; ``None``: next to the profile's tokens."""
     role: str = "s3-dropoff"
     """The AWS role whose temporary credentials sign the uploads."""
@@ -90,6 +90,8 @@ class DropoffOptions:
             )
         if not self.bucket:
             raise ConfigError("dropoff bucket must not be empty")
+        if self.state_dir is not None and not isinstance(self.state_dir, Path):
+            object.__setattr__(self, "state_dir", Path(self.state_dir).expanduser())
 
     @property
     def endpoint(self) -> S3Endpoint:

@@ -13,6 +13,7 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -424,7 +425,9 @@ class DropoffService:
                 )
                 slots = anyio.Semaphore(options.part_concurrency)
                 objects = anyio.Semaphore(options.object_concurrency)
-                state_dir = options.state_dir or requester.settings.tokens_file.parent / "dropoff"
+                state_dir = Path(
+                    options.state_dir or requester.settings.tokens_file.parent / "dropoff"
+                )
 
                 async def one(index: int, body: Body, key: str) -> None:
                     async with objects:

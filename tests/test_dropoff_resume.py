@@ -1,0 +1,115 @@
+"""Resuming an upload after the uploading process was SIGKILLed mid-upload: the parts S3
+already holds are not sent again, and the object is byte-identical."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from _dropoff_support import (
+    MIB,
+    Recorder,
+    dropoff_bucket,
+    get_object,
+    make_client,
+    random_file,
+)
+from _moto import MotoS3
+
+from earthscope_sdk_async import UploadStatus
+from earthscope_sdk_async._dropoff._state import UploadState
+from earthscope_sdk_async.testing import FakeEarthScope
+
+WORKER = Path(__file__).with_name("_dropoff_worker.py")
+
+
+def crash_upload(fake: FakeEarthScope, s3: MotoS3, bucket: str, tmp: Path, kill_after: int) -> None:
+    settings = fake.settings()
+    spec = {
+        "settings": {
+            "domain": settings.domain,
+            "api_url": settings.api_url,
+            "audience": settings.audience,
+            "client_id": settings.client_id,
+        },
+        "tokens": fake.issue_tokens().to_json(),
+        "bucket": bucket,
+        "endpoint": s3.endpoint,
+        "region": s3.region,
+        "state_dir": str(tmp / "state"),
+        "path": str(tmp / "data.bin"),
+        "key": "resume/data.bin",
+        "part_size": 5 * MIB,
+        "part_concurrency": 2,
+        "kill_after": kill_after,
+    }
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, str(WORKER), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr + proc.stdout
+
+
+async def test_resume_after_sigkill_sends_no_completed_part_again(
+    fake_earthscope: FakeEarthScope, moto_s3: MotoS3, tmp_path: Path
+) -> None:
+    bucket = dropoff_bucket(fake_earthscope, moto_s3)
+    data = random_file(tmp_path / "data.bin", 26 * MIB + 7)  # 6 parts of 5 MiB
+    crash_upload(fake_earthscope, moto_s3, bucket, tmp_path, kill_after=2)
+
+    (state_file,) = (tmp_path / "state").glob("*.json")
+    state = UploadState.load(state_file)
+    assert state.upload_id and len(state.parts) >= 2 and not state.completed
+    s3_key = f"assembled/YXV0aDB8ZmFrZS11c2Vy/resume/data.bin"
+    held = moto_s3.s3.list_parts(Bucket=bucket, Key=s3_key, UploadId=state.upload_id)
+    before = {p["PartNumber"] for p in held.get("Parts", [])}
+    assert set(state.parts) <= before
+
+    recorder = Recorder()
+    statuses: list[UploadStatus] = []
+    async with make_client(
+        fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
+    ) as client:
+        client.dropoff._request_hooks.append(recorder)
+        result = await client.dropoff.put_object(
+            tmp_path / "data.bin",
+            key="resume/data.bin",
+            category="assembled",
+            progress_cb=statuses.append,
+        )
+    sent = recorder.parts()
+    assert not set(sent) & before, f"re-sent completed parts {set(sent) & before}"
+    assert sorted(sent) == sorted(set(range(1, 7)) - before)
+    assert recorder.count("POST", "uploads") == 0  # the same upload was resumed
+    assert recorder.count("GET", "uploadId") == 1  # verified with ListParts
+    assert get_object(moto_s3, bucket, s3_key) == data
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    assert statuses[-1].complete and statuses[-1].bytes_resumed == len(before) * 5 * MIB
+    assert not state_file.exists()
+
+
+async def test_changed_file_restarts_the_upload(
+    fake_earthscope: FakeEarthScope, moto_s3: MotoS3, tmp_path: Path
+) -> None:
+    bucket = dropoff_bucket(fake_earthscope, moto_s3)
+    random_file(tmp_path / "data.bin", 12 * MIB)
+    crash_upload(fake_earthscope, moto_s3, bucket, tmp_path, kill_after=1)
+    data = random_file(tmp_path / "data.bin", 12 * MIB)  # new content, same size
+    recorder = Recorder()
+    async with make_client(
+        fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
+    ) as client:
+        client.dropoff._request_hooks.append(recorder)
+        result = await client.dropoff.put_object(
+            tmp_path / "data.bin", key="resume/data.bin", category="assembled"
+        )
+    assert sorted(recorder.parts()) == [1, 2, 3]
+    assert recorder.count("DELETE", "uploadId") == 1  # the stale upload was aborted
+    assert get_object(moto_s3, bucket, result.key) == data
