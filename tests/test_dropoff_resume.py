@@ -47,7 +47,7 @@ def crash_upload(fake: FakeEarthScope, s3: MotoS3, bucket: str, tmp: Path, kill_
         "part_concurrency": 2,
         "kill_after": kill_after,
     }
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [sys.executable, str(WORKER), json.dumps(spec)],
         capture_output=True,
         text=True,
@@ -67,7 +67,7 @@ async def test_resume_after_sigkill_sends_no_completed_part_again(
     (state_file,) = (tmp_path / "state").glob("*.json")
     state = UploadState.load(state_file)
     assert state.upload_id and len(state.parts) >= 2 and not state.completed
-    s3_key = f"assembled/YXV0aDB8ZmFrZS11c2Vy/resume/data.bin"
+    s3_key = "assembled/YXV0aDB8ZmFrZS11c2Vy/resume/data.bin"
     held = moto_s3.s3.list_parts(Bucket=bucket, Key=s3_key, UploadId=state.upload_id)
     before = {p["PartNumber"] for p in held.get("Parts", [])}
     assert set(state.parts) <= before
