@@ -401,7 +401,7 @@ class DropoffService:
                 f"two objects of this batch have the same key {dup!r}; give each a distinct key"
             )
         prefix = await self._user_prefix(kind)
-        callback, bar = resolve_progress(progress)
+        callback, bar = resolve_progress(progress, label="upload")
         tracker = Tracker(callback, len(pairs))
         requester = self._requester
         results: list[UploadResult | None] = [None] * len(pairs)
