@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,25 @@ def make_client(
 
 @dataclass
 class Recorder:
-    """Counts the S3 calls a client sends (an httpx event hook on the upload pool)."""
+    """Records the S3 calls a client sends and the parts ListParts reported (httpx event
+    hooks on the upload pool)."""
 
     requests: list[httpx.Request] = field(default_factory=list)
+    listed: list[set[int]] = field(default_factory=list)
 
-    async def __call__(self, request: httpx.Request) -> None:
+    def attach(self, client: AsyncEarthScopeClient) -> Recorder:
+        client.dropoff._event_hooks["request"].append(self.on_request)
+        client.dropoff._event_hooks["response"].append(self.on_response)
+        return self
+
+    async def on_request(self, request: httpx.Request) -> None:
         self.requests.append(request)
+
+    async def on_response(self, response: httpx.Response) -> None:
+        request = response.request
+        if request.method == "GET" and "uploadId" in request.url.params:
+            body = (await response.aread()).decode()
+            self.listed.append({int(n) for n in re.findall(r"<PartNumber>(\d+)<", body)})
 
     def parts(self) -> list[int]:
         return [

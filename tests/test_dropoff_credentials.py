@@ -76,7 +76,7 @@ async def test_credentials_running_out_mid_upload_are_refreshed(
 
     recorder = Recorder()
     async with client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         result = await client.dropoff.put_object(
             tmp_path / "f.bin", key="f.bin", category="assembled", progress_cb=age
         )
@@ -136,7 +136,7 @@ async def test_expired_token_refreshes_and_retries_once() -> None:
     signer = ScriptedSigner()
     multipart, http = api(httpx.MockTransport(handle), signer)
     async with http:
-        etag = await multipart.upload_part("k", "u", 1, b"data", "AAAAAAAAAAA=")
+        etag = await multipart.upload_part("k", "u", 1, b"data", 4, "AAAAAAAAAAA=")
     assert etag == '"abc"'
     assert seen == ["key-0", "key-1"] and signer.refreshes == 1
 
@@ -148,7 +148,7 @@ async def test_expired_token_twice_is_an_upload_error() -> None:
     )
     async with http:
         with pytest.raises(UploadError, match="ExpiredToken") as caught:
-            await multipart.upload_part("k", "u", 1, b"data", "AAAAAAAAAAA=")
+            await multipart.upload_part("k", "u", 1, b"data", 4, "AAAAAAAAAAA=")
     assert signer.refreshes == 1 and caught.value.status_code == 400
 
 
@@ -162,5 +162,5 @@ async def test_slow_down_is_retried_and_pauses_the_client() -> None:
     signer = ScriptedSigner()
     multipart, http = api(httpx.MockTransport(lambda r: next(answers)), signer)
     async with http:
-        assert await multipart.upload_part("k", "u", 1, b"x", "AAAAAAAAAAA=") == '"ok"'
+        assert await multipart.upload_part("k", "u", 1, b"x", 1, "AAAAAAAAAAA=") == '"ok"'
     assert signer.signed == 2  # each attempt signed afresh

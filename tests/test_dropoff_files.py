@@ -130,7 +130,7 @@ async def test_invalid_files_are_skipped_never_uploaded(
     assert {c.key: c.ok for c in candidates} == {"day1/bad.mseed": False, "day1/good.mseed": True}
     recorder = Recorder()
     async with make_client(fake_earthscope, moto_s3, bucket, tmp_path / "state") as client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         results = await client.dropoff.put_objects(objects=candidates, category="miniseed")
         listed = await client.dropoff.list_all_objects(category="miniseed")
     assert [r.key.rsplit("/", 1)[-1] for r in results] == ["good.mseed"]
@@ -145,7 +145,7 @@ async def test_duplicate_keys_in_one_batch_are_refused_before_any_upload(
     bucket = dropoff_bucket(fake_earthscope, moto_s3)
     recorder = Recorder()
     async with make_client(fake_earthscope, moto_s3, bucket, tmp_path / "state") as client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         with pytest.raises(DuplicateDestinationError, match="same key 'k'"):
             await client.dropoff.put_objects(
                 objects=[(b"a" * MIB, "k"), UploadCandidate(tmp_path / "x", "k")],

@@ -77,7 +77,7 @@ async def test_resume_after_sigkill_sends_no_completed_part_again(
     async with make_client(
         fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
     ) as client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         result = await client.dropoff.put_object(
             tmp_path / "data.bin",
             key="resume/data.bin",
@@ -85,13 +85,15 @@ async def test_resume_after_sigkill_sends_no_completed_part_again(
             progress_cb=statuses.append,
         )
     sent = recorder.parts()
-    assert not set(sent) & before, f"re-sent completed parts {set(sent) & before}"
-    assert sorted(sent) == sorted(set(range(1, 7)) - before)
+    (held,) = recorder.listed  # what S3 held when the upload resumed (verified with ListParts)
+    # parts whose upload was still being processed by S3 when we looked may have landed since
+    assert before <= held
+    assert not set(sent) & held, f"re-sent completed parts {set(sent) & held}"
+    assert sorted(sent) == sorted(set(range(1, 7)) - held)
     assert recorder.count("POST", "uploads") == 0  # the same upload was resumed
-    assert recorder.count("GET", "uploadId") == 1  # verified with ListParts
     assert get_object(moto_s3, bucket, s3_key) == data
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert statuses[-1].complete and statuses[-1].bytes_resumed == len(before) * 5 * MIB
+    assert statuses[-1].complete and statuses[-1].bytes_resumed == len(held) * 5 * MIB
     assert not state_file.exists()
 
 
@@ -106,7 +108,7 @@ async def test_changed_file_restarts_the_upload(
     async with make_client(
         fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
     ) as client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         result = await client.dropoff.put_object(
             tmp_path / "data.bin", key="resume/data.bin", category="assembled"
         )

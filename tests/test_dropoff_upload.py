@@ -33,7 +33,7 @@ async def test_multipart_upload_of_a_file_larger_than_a_part(
     async with make_client(
         fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
     ) as client:
-        client.dropoff._request_hooks.append(recorder)
+        recorder.attach(client)
         result = await client.dropoff.put_object(
             tmp_path / "big.mseed",
             key="net/big.mseed",

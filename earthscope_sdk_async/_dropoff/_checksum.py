@@ -41,6 +41,10 @@ class Crc64:
         self.value = _crc(data, self.value)
         return crc64nvme(data)
 
+    def add(self, data: bytes) -> None:
+        """Add ``data``."""
+        self.value = _crc(data, self.value)
+
     @property
     def b64(self) -> str:
         """The CRC64NVME of everything added, base64."""

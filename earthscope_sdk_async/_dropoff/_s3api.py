@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,7 +24,10 @@ from .._retry_after import retry_after_seconds
 from .._s3._url import S3Endpoint, S3Location
 from ._errors import UploadError
 
-__all__ = ["MultipartApi", "PartInfo", "Signer"]
+__all__ = ["Body", "MultipartApi", "PartInfo", "Signer"]
+
+Body = bytes | Callable[[], AsyncIterator[bytes]]
+"""A request body: bytes, or a factory of async iterators (one per attempt)."""
 
 logger = logging.getLogger(__name__)
 
@@ -114,15 +117,18 @@ class MultipartApi:
         return upload_id
 
     async def upload_part(
-        self, key: str, upload_id: str, number: int, data: bytes, crc64nvme: str
+        self, key: str, upload_id: str, number: int, body: Body, size: int, crc64nvme: str
     ) -> str:
-        """Send part ``number``; S3 checks it against ``crc64nvme`` (base64). Returns its ETag."""
+        """Send part ``number`` (``size`` bytes: bytes, or a factory of async iterators
+        streaming them, called once per attempt); S3 checks it against ``crc64nvme``
+        (base64). Returns its ETag."""
         params = {"partNumber": str(number), "uploadId": upload_id}
         headers = {
+            "content-length": str(size),
             "x-amz-checksum-crc64nvme": crc64nvme,
             "x-amz-content-sha256": "UNSIGNED-PAYLOAD",  # integrity: the CRC64NVME checksum
         }
-        response = await self._send("PUT", key, params, headers, data)
+        response = await self._send("PUT", key, params, headers, body)
         etag = response.headers.get("etag")
         if not etag:
             raise UploadError(f"S3 answered part {number} of {key!r} without an ETag", key=key)
@@ -197,13 +203,24 @@ class MultipartApi:
         key: str,
         params: Mapping[str, str],
         headers: Mapping[str, str],
-        body: bytes,
-    ) -> httpx.Request:
+        body: Body,
+    ) -> tuple[httpx.Request, AsyncIterator[bytes] | None]:
+        content = body if isinstance(body, bytes) else body()
         request = self.http.build_request(
-            method, self.url(key), params=params, headers=headers, content=body
+            method, self.url(key), params=params, headers=headers, content=content
         )
         await self.signer.sign(request)
-        return request
+        return request, None if isinstance(content, bytes) else content
+
+    async def _attempt(
+        self, request: httpx.Request, stream: AsyncIterator[bytes] | None
+    ) -> httpx.Response:
+        try:
+            return await self.http.send(request)
+        finally:  # a streamed body cut short by a failure is closed now, not at collection
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
 
     async def _send(
         self,
@@ -211,7 +228,7 @@ class MultipartApi:
         key: str,
         params: Mapping[str, str],
         headers: Mapping[str, str],
-        body: bytes,
+        body: Body,
     ) -> httpx.Response:
         policy, clock = self.policy, self.clock
         deadline = clock.monotonic() + policy.max_total
@@ -222,9 +239,9 @@ class MultipartApi:
             attempt += 1
             if not await self.pause.wait(deadline):
                 break
-            request = await self._build(method, key, params, headers, body)
+            request, stream = await self._build(method, key, params, headers, body)
             try:
-                response = await self.http.send(request)
+                response = await self._attempt(request, stream)
             except httpx.HTTPError as exc:
                 error = UploadError(
                     f"{method} of {key!r} to S3 failed: {type(exc).__name__} (network problem)",

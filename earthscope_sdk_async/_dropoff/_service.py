@@ -93,7 +93,10 @@ class DropoffService:
         self._signer_factory = signer_factory
         self.options = options if options is not None else DropoffOptions.from_env()
         """Bucket, endpoint, part size and concurrency of uploads."""
-        self._request_hooks: list[Callable[[httpx.Request], Awaitable[None]]] = []
+        self._event_hooks: dict[str, list[Callable[[Any], Awaitable[None]]]] = {
+            "request": [],
+            "response": [],
+        }
 
     def __repr__(self) -> str:
         return f"DropoffService(bucket={self.options.bucket!r})"
@@ -412,7 +415,7 @@ class DropoffService:
         )
         timeout = httpx.Timeout(120.0, connect=requester.settings.timeout_connect)
         try:
-            hooks = {"request": list(self._request_hooks)}
+            hooks = {name: list(found) for name, found in self._event_hooks.items()}
             async with httpx.AsyncClient(limits=limits, timeout=timeout, event_hooks=hooks) as http:
                 api = MultipartApi(
                     http,

@@ -1,17 +1,22 @@
 """Upload sources: what ``put_object`` accepts as ``body``, read part by part.
 
-A path is read from disk one part at a time (never the whole file) and is the only
-resumable source: its identity (resolved path, size, modification time) is recorded so a
-changed file restarts the upload. Bytes-like objects are sliced; binary file objects and
-sync or async iterables of bytes are read sequentially into parts. Every read and every
-checksum runs in a worker thread, so the event loop never blocks on disk or hashing.
+A path is never held in memory: each part is read once, in order, in 1 MiB chunks, to
+compute its checksums (the part's CRC64NVME, which S3 wants in the request headers, and the
+running whole-object CRC64NVME and SHA-256), then streamed from disk again while it is sent.
+So an upload holds about one chunk per part in flight, whatever the part size. A path is
+also the only resumable source: its identity (resolved path, size, modification time) is
+recorded so a changed file restarts the upload. Bytes-like objects are sliced; binary file
+objects and sync or async iterables of bytes are gathered into parts in memory. Every read
+and every checksum runs in a worker thread, so the event loop never blocks on disk or
+hashing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -21,12 +26,26 @@ import anyio.to_thread
 from .._errors import ConfigError
 from ._checksum import Crc64
 
-__all__ = ["Body", "PartReader", "open_source"]
+__all__ = ["Body", "Part", "PartReader", "open_source"]
+
+CHUNK = 1024 * 1024
 
 Body: TypeAlias = (
     "str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] "
     "| Iterable[bytes] | AsyncIterable[bytes]"
 )
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part: its bytes (in memory) or where to stream them from, and its checksums."""
+
+    number: int
+    size: int
+    crc64nvme: str
+    md5: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    offset: int = 0
 
 
 class PartReader:
@@ -42,18 +61,22 @@ class PartReader:
         self.crc = Crc64()
         self.bytes_read = 0
 
-    async def read_part(self, part_size: int) -> tuple[bytes, str]:
-        """The next part (``b""`` at the end) and its CRC64NVME (base64)."""
+    async def read_part(self, number: int, part_size: int, *, md5: bool = False) -> Part:
+        """Part ``number`` (the next one; size 0 at the end), with its checksums (and its
+        MD5 when ``md5``, to compare with an ETag)."""
         data = await self._read(part_size)
-        if not data:
-            return b"", ""
-        checksum = await anyio.to_thread.run_sync(self._account, data)
-        return data, checksum
+        return await anyio.to_thread.run_sync(self._account, number, data, md5)
 
-    def _account(self, data: bytes) -> str:
+    def _account(self, number: int, data: bytes, md5: bool) -> Part:
         self.sha256.update(data)
         self.bytes_read += len(data)
-        return self.crc.update(data)
+        digest = hashlib.md5(data).hexdigest() if md5 else None  # noqa: S324 - ETag check
+        return Part(number, len(data), self.crc.update(data), digest, data)
+
+    def stream(self, part: Part) -> Callable[[], AsyncIterator[bytes]] | bytes:
+        """The part's body: its bytes, or a factory of async iterators streaming it."""
+        assert part.data is not None
+        return part.data
 
     async def _read(self, count: int) -> bytes:
         raise NotImplementedError
@@ -67,6 +90,8 @@ class PartReader:
 
 
 class _FileReader(PartReader):
+    """Reads each part twice from disk (checksums, then sending); holds no part in memory."""
+
     def __init__(self, path: Path) -> None:
         try:
             stat = path.stat()
@@ -77,9 +102,48 @@ class _FileReader(PartReader):
         super().__init__(stat.st_size, identity)
         self._path = path
 
-    async def _read(self, count: int) -> bytes:
+    async def read_part(self, number: int, part_size: int, *, md5: bool = False) -> Part:
+        return await anyio.to_thread.run_sync(self._scan, number, part_size, md5)
+
+    def _scan(self, number: int, part_size: int, md5: bool) -> Part:
         assert self._file is not None
-        return await anyio.to_thread.run_sync(self._file.read, count)
+        offset = self.bytes_read
+        part_crc = Crc64()
+        digest = hashlib.md5() if md5 else None  # noqa: S324 - compared with S3's ETag
+        left = part_size
+        while left > 0:
+            chunk = self._file.read(min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            part_crc.add(chunk)
+            self.crc.add(chunk)
+            self.sha256.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
+        size = part_size - left
+        self.bytes_read += size
+        hexdigest = digest.hexdigest() if digest is not None else None
+        return Part(number, size, part_crc.b64, hexdigest, None, offset)
+
+    def stream(self, part: Part) -> Callable[[], AsyncIterator[bytes]] | bytes:
+        path = self._path
+
+        async def chunks() -> AsyncIterator[bytes]:
+            file = await anyio.to_thread.run_sync(path.open, "rb")
+            try:
+                position, end = part.offset, part.offset + part.size
+                while position < end:
+                    size = min(CHUNK, end - position)
+                    chunk = await anyio.to_thread.run_sync(_read_at, file, position, size)
+                    if not chunk:
+                        raise ConfigError(f"{path} was truncated while it was being uploaded")
+                    position += len(chunk)
+                    yield chunk
+            finally:
+                file.close()
+
+        return chunks
 
     async def check_unchanged(self) -> str | None:
         stat = await anyio.to_thread.run_sync(self._path.stat)
@@ -129,6 +193,11 @@ class _StreamReader(PartReader):
         part = bytes(self._buffer[:count])
         del self._buffer[:count]
         return part
+
+
+def _read_at(file: IO[bytes], position: int, size: int) -> bytes:
+    file.seek(position)
+    return file.read(size)
 
 
 async def _from_file_object(file: IO[bytes], size: int) -> AsyncIterator[bytes]:

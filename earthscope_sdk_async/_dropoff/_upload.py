@@ -14,7 +14,6 @@ MD5 of the local bytes. Anything else restarts the upload (and aborts the stale 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from ._errors import UploadError
 from ._models import UploadResult, UploadStatus
-from ._options import MIN_PART_SIZE, choose_part_size
+from ._options import choose_part_size
 from ._s3api import MultipartApi, PartInfo
-from ._source import PartReader
+from ._source import Part, PartReader
 from ._state import UploadState
 
 __all__ = ["ObjectUpload", "StatusCallback"]
@@ -72,8 +72,11 @@ class ObjectUpload:
         self.bytes_done = 0
         self.bytes_resumed = 0
         self.parts_sent = 0
-        self._save_lock = anyio.Lock()
         self._unverified: dict[int, PartInfo] = {}
+        self._dirty = anyio.Event()
+        self._producing = True
+        self._sending = 0
+        self._last_part = 0
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -131,44 +134,52 @@ class ObjectUpload:
         return False
 
     async def _send_all(self) -> None:
-        number = 0
         async with anyio.create_task_group() as tg:
-            while True:
-                await self.slots.acquire()
-                try:
-                    data, crc = await self.reader.read_part(self.part_size)
-                except BaseException:
-                    self.slots.release()
-                    raise
-                if not data and number > 0:
-                    self.slots.release()
-                    break
-                number += 1
-                if await self._already_there(number, data, crc):
-                    self.slots.release()
-                    continue
-                tg.start_soon(self._send_part, number, data, crc)
-                if self.reader.size is not None and self.reader.bytes_read >= self.reader.size:
-                    break
+            tg.start_soon(self._saver)
+            try:
+                await self._produce(tg)
+            finally:
+                self._producing = False
+                self._dirty.set()
         await self._report(complete=False)
-        if number > 1 and self.part_size < MIN_PART_SIZE:  # pragma: no cover - guarded by options
-            raise UploadError("part size below S3's 5 MiB minimum", key=self.key)
+
+    async def _produce(self, tg: anyio.abc.TaskGroup) -> None:
+        number = 0
+        size = self.reader.size
+        while True:
+            await self.slots.acquire()
+            try:
+                part = await self.reader.read_part(
+                    number + 1, self.part_size, md5=number + 1 in self._unverified
+                )
+            except BaseException:
+                self.slots.release()
+                raise
+            if part.size == 0 and number > 0:
+                self.slots.release()
+                break
+            number += 1
+            if self._already_there(part):
+                self.slots.release()
+            else:
+                self._sending += 1
+                tg.start_soon(self._send_part, part)
+            if size is not None and self.reader.bytes_read >= size:
+                break
         self._last_part = number
 
-    async def _already_there(self, number: int, data: bytes, crc: str) -> bool:
-        recorded = self.parts.get(number)
-        if recorded is not None and recorded[1] == crc:
-            self._resumed(len(data))
+    def _already_there(self, part: Part) -> bool:
+        recorded = self.parts.get(part.number)
+        if recorded is not None and recorded[1] == part.crc64nvme:
+            self._resumed(part.size)
             return True
-        held = self._unverified.get(number)
-        if held is not None and held.size == len(data):
-            md5 = await anyio.to_thread.run_sync(lambda: hashlib.md5(data).hexdigest())  # noqa: S324
-            if held.etag.strip('"') == md5:
-                self.parts[number] = (held.etag, crc)
-                await self._save_part(number)
-                self._resumed(len(data))
-                return True
-        self.parts.pop(number, None)
+        held = self._unverified.get(part.number)
+        if held is not None and held.size == part.size and held.etag.strip('"') == part.md5:
+            self.parts[part.number] = (held.etag, part.crc64nvme)
+            self._dirty.set()
+            self._resumed(part.size)
+            return True
+        self.parts.pop(part.number, None)
         return False
 
     def _resumed(self, size: int) -> None:
@@ -177,26 +188,36 @@ class ObjectUpload:
         if self.on_bytes is not None:
             self.on_bytes(size)
 
-    async def _send_part(self, number: int, data: bytes, crc: str) -> None:
+    async def _send_part(self, part: Part) -> None:
         try:
-            etag = await self.api.upload_part(self.s3_key, self.upload_id, number, data, crc)
-            self.parts[number] = (etag, crc)
+            body = self.reader.stream(part)
+            etag = await self.api.upload_part(
+                self.s3_key, self.upload_id, part.number, body, part.size, part.crc64nvme
+            )
+            self.parts[part.number] = (etag, part.crc64nvme)
             self.parts_sent += 1
-            await self._save_part(number)
-            self.bytes_done += len(data)
-            if self.on_bytes is not None:
-                self.on_bytes(len(data))
         finally:
             self.slots.release()
+            self._sending -= 1
+            self._dirty.set()
+        self.bytes_done += part.size
+        if self.on_bytes is not None:
+            self.on_bytes(part.size)
         await self._report(complete=False)
 
-    async def _save_part(self, number: int) -> None:
+    async def _saver(self) -> None:
+        """Write the state file whenever parts were recorded since the last write (writes
+        coalesce: a slow disk never holds a part slot). A part sent but not yet written is
+        adopted on resume when S3's ETag matches its MD5."""
         state = self.state
-        if state is None or self.reader.identity is None:
-            return
-        async with self._save_lock:
-            state.parts = dict(self.parts)
-            await anyio.to_thread.run_sync(state.save)
+        while True:
+            await self._dirty.wait()
+            self._dirty = anyio.Event()
+            if state is not None and self.reader.identity is not None:
+                state.parts = dict(self.parts)
+                await anyio.to_thread.run_sync(state.save)
+            if not self._producing and self._sending == 0:
+                return
 
     async def _complete(self) -> None:
         changed = await self.reader.check_unchanged()
