@@ -3,6 +3,11 @@
 The public API is what this module exports; everything in ``_modules`` is private. Names are
 imported lazily on first use (PEP 562), so that ``import earthscope_sdk_async`` and the
 command line start fast: a command that only prints a fresh token never imports httpx.
+
+One table, :data:`_HOMES`, says where every public name lives: the lazy loader reads it and
+``__all__`` is derived from it. Static type checkers cannot run code, so the
+``TYPE_CHECKING`` imports below spell the same table out literally;
+``tests/test_public_api.py`` checks that the two agree. To add a public name, add it to both.
 """
 
 from __future__ import annotations
@@ -16,16 +21,15 @@ if typing.TYPE_CHECKING:
     from ._client import AwsCredentials as AwsCredentials
     from ._client import AwsCredentialsRequest as AwsCredentialsRequest
     from ._client import AwsTemporaryCredentials as AwsTemporaryCredentials
-    from ._client import DownloadProgress as DownloadProgress
-    from ._client import DownloadReport as DownloadReport
-    from ._client import DownloadResult as DownloadResult
     from ._client import EarthScopeClient as EarthScopeClient
-    from ._client import RetryPolicy as RetryPolicy
     from ._client import SyncDropoffService as SyncDropoffService
     from ._client import SyncUserService as SyncUserService
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
+    from ._download import DownloadProgress as DownloadProgress
+    from ._download import DownloadReport as DownloadReport
+    from ._download import DownloadResult as DownloadResult
     from ._dropoff import DropoffCategory as DropoffCategory
     from ._dropoff import DropoffError as DropoffError
     from ._dropoff import DropoffObject as DropoffObject
@@ -71,6 +75,7 @@ if typing.TYPE_CHECKING:
     from ._flows import refresh_tokens as refresh_tokens
     from ._flows import revoke_token as revoke_token
     from ._manager import TokenManager as TokenManager
+    from ._retry import RetryPolicy as RetryPolicy
     from ._settings import Settings as Settings
     from ._stores import EnvTokenStore as EnvTokenStore
     from ._stores import FileTokenStore as FileTokenStore
@@ -80,82 +85,8 @@ if typing.TYPE_CHECKING:
     from ._stores import RedisTokenStore as RedisTokenStore
     from ._stores import TokenStore as TokenStore
     from ._tokens import Tokens as Tokens
-    from ._version import __version__ as __version__
 
 from ._version import __version__ as __version__
-
-__all__ = [
-    "AccessDeniedError",
-    "ApiError",
-    "AsyncEarthScopeClient",
-    "AwsCredentials",
-    "AwsCredentialsRequest",
-    "AwsRoleDeniedError",
-    "AwsTemporaryCredentials",
-    "ClientClosedError",
-    "ClientCredentialsFlow",
-    "Clock",
-    "ConfigError",
-    "DeviceCode",
-    "DeviceCodeExpiredError",
-    "DeviceCodeFlow",
-    "DownloadError",
-    "DownloadProgress",
-    "DownloadReport",
-    "DownloadResult",
-    "DropoffCategory",
-    "DropoffError",
-    "DropoffObject",
-    "DropoffOptions",
-    "DropoffService",
-    "DropoffStatusCount",
-    "DropoffSummary",
-    "DuplicateDestinationError",
-    "EarthScopeAuth",
-    "EarthScopeClient",
-    "EarthScopeError",
-    "EnvTokenStore",
-    "FileTokenStore",
-    "FileValidationError",
-    "InvalidClientError",
-    "InvalidResponseError",
-    "KeyringTokenStore",
-    "LoginRequiredError",
-    "MemoryTokenStore",
-    "OAuthError",
-    "OAuthServerError",
-    "OnSave",
-    "Page",
-    "PartSizeError",
-    "Prompt",
-    "RateLimitError",
-    "RedisTokenStore",
-    "RetryPolicy",
-    "S3Error",
-    "Settings",
-    "SyncDropoffService",
-    "SyncUserService",
-    "SystemClock",
-    "TokenManager",
-    "TokenStore",
-    "TokenStoreError",
-    "Tokens",
-    "TransportError",
-    "UploadBatchError",
-    "UploadCandidate",
-    "UploadError",
-    "UploadResult",
-    "UploadStatus",
-    "UserService",
-    "build_key",
-    "collect_and_validate_files",
-    "collect_files",
-    "refresh_tokens",
-    "revoke_token",
-    "validate_files",
-    "validate_one",
-    "__version__",
-]
 
 _HOMES = {
     "EarthScopeAuth": "._auth",
@@ -164,47 +95,9 @@ _HOMES = {
     "AwsCredentialsRequest": "._client",
     "AwsTemporaryCredentials": "._client",
     "EarthScopeClient": "._client",
-    "RetryPolicy": "._client",
+    "SyncDropoffService": "._client",
     "SyncUserService": "._client",
     "UserService": "._client",
-    "Clock": "._clock",
-    "SystemClock": "._clock",
-    "AccessDeniedError": "._errors",
-    "ApiError": "._errors",
-    "AwsRoleDeniedError": "._errors",
-    "S3Error": "._errors",
-    "ClientClosedError": "._errors",
-    "ConfigError": "._errors",
-    "DeviceCodeExpiredError": "._errors",
-    "EarthScopeError": "._errors",
-    "InvalidClientError": "._errors",
-    "InvalidResponseError": "._errors",
-    "LoginRequiredError": "._errors",
-    "OAuthError": "._errors",
-    "OAuthServerError": "._errors",
-    "RateLimitError": "._errors",
-    "TokenStoreError": "._errors",
-    "TransportError": "._errors",
-    "ClientCredentialsFlow": "._flows",
-    "DeviceCode": "._flows",
-    "DeviceCodeFlow": "._flows",
-    "DownloadError": "._errors",
-    "DownloadProgress": "._client",
-    "DownloadReport": "._client",
-    "DownloadResult": "._client",
-    "Prompt": "._flows",
-    "refresh_tokens": "._flows",
-    "revoke_token": "._flows",
-    "TokenManager": "._manager",
-    "Settings": "._settings",
-    "EnvTokenStore": "._stores",
-    "FileTokenStore": "._stores",
-    "KeyringTokenStore": "._stores",
-    "MemoryTokenStore": "._stores",
-    "OnSave": "._stores",
-    "RedisTokenStore": "._stores",
-    "TokenStore": "._stores",
-    "Tokens": "._tokens",
     "DropoffCategory": "._dropoff",
     "DropoffError": "._dropoff",
     "DropoffObject": "._dropoff",
@@ -226,8 +119,49 @@ _HOMES = {
     "collect_files": "._dropoff",
     "validate_files": "._dropoff",
     "validate_one": "._dropoff",
-    "SyncDropoffService": "._client",
+    "DownloadProgress": "._download",
+    "DownloadReport": "._download",
+    "DownloadResult": "._download",
+    "RetryPolicy": "._retry",
+    "Clock": "._clock",
+    "SystemClock": "._clock",
+    "AccessDeniedError": "._errors",
+    "ApiError": "._errors",
+    "AwsRoleDeniedError": "._errors",
+    "S3Error": "._errors",
+    "ClientClosedError": "._errors",
+    "ConfigError": "._errors",
+    "DeviceCodeExpiredError": "._errors",
+    "DownloadError": "._errors",
+    "EarthScopeError": "._errors",
+    "InvalidClientError": "._errors",
+    "InvalidResponseError": "._errors",
+    "LoginRequiredError": "._errors",
+    "OAuthError": "._errors",
+    "OAuthServerError": "._errors",
+    "RateLimitError": "._errors",
+    "TokenStoreError": "._errors",
+    "TransportError": "._errors",
+    "ClientCredentialsFlow": "._flows",
+    "DeviceCode": "._flows",
+    "DeviceCodeFlow": "._flows",
+    "Prompt": "._flows",
+    "refresh_tokens": "._flows",
+    "revoke_token": "._flows",
+    "TokenManager": "._manager",
+    "Settings": "._settings",
+    "EnvTokenStore": "._stores",
+    "FileTokenStore": "._stores",
+    "KeyringTokenStore": "._stores",
+    "MemoryTokenStore": "._stores",
+    "OnSave": "._stores",
+    "RedisTokenStore": "._stores",
+    "TokenStore": "._stores",
+    "Tokens": "._tokens",
 }
+"""Every public name (but ``__version__``) and the private module it is imported from."""
+
+__all__ = sorted([*_HOMES, "__version__"])
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -20,8 +20,8 @@ from earthscope_sdk_async import (
     UploadError,
     UploadStatus,
 )
-from earthscope_sdk_async._client._retry import SharedPause
 from earthscope_sdk_async._dropoff._s3api import MultipartApi
+from earthscope_sdk_async._retry import SharedPause
 from earthscope_sdk_async._s3._url import S3Endpoint
 from earthscope_sdk_async.testing import FakeEarthScope
 

@@ -28,10 +28,10 @@ from earthscope_sdk_async import (
 from earthscope_sdk_async._client._async_client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._aws import AwsCredentials
 from earthscope_sdk_async._client._facade import sync_method
-from earthscope_sdk_async._client._retry import RetryPolicy
 from earthscope_sdk_async._client._sync_client import EarthScopeClient, SyncUserService
 from earthscope_sdk_async._client._user import UserService
 from earthscope_sdk_async._clock import ScaledClock
+from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
@@ -58,6 +58,12 @@ def client(fake_earthscope: FakeEarthScope) -> Iterator[EarthScopeClient]:
 # -- derivation -------------------------------------------------------------------------------
 
 
+ASYNC_TOOLS = {"get_aioboto3_session", "get_obstore_credential_provider"}
+"""Async-client methods whose results live in the caller's event loop (an aioboto3 session,
+an async obstore provider): the sync client has its own (``get_boto3_session``, a sync
+provider), as in earthscope-sdk 1.9.3."""
+
+
 @pytest.mark.parametrize(
     ("facade", "core", "expected"),
     [
@@ -71,6 +77,9 @@ def test_every_async_method_has_a_sync_twin_with_the_same_signature(
     methods = async_methods(core)
     assert expected <= set(methods)
     for name, method in methods.items():
+        if name in ASYNC_TOOLS:  # event-loop-bound objects: the facade builds sync ones
+            assert callable(getattr(facade, name, None)) or name == "get_aioboto3_session"
+            continue
         twin = inspect.getattr_static(facade, name)
         assert isinstance(twin, sync_method), name
         assert inspect.signature(twin) == inspect.signature(method), name

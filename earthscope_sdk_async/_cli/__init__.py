@@ -27,6 +27,7 @@ _MODULES = {
     "profile": "_info",
     "download": "_download",
     "dropoff": "_dropoff",
+    "aws-credentials": "_aws",
     "demo": "_demo",
 }
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from earthscope_sdk_async._version import __version__
-
+from .._version import __version__
 from ._errors import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser"]
@@ -45,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "profile": "print your EarthScope user profile as JSON",
     "download": "download files concurrently, with progress and a summary",
     "dropoff": "upload data to EarthScope (validated, resumable); list, status, summary",
+    "aws-credentials": "print temporary AWS credentials for a role (json, env or process)",
     "demo": "walk the whole journey against a built-in fake EarthScope (offline)",
 }
 """Command name -> one-line summary, in the order of ``--help``."""
@@ -89,6 +89,14 @@ Submit miniSEED, assembled data or StationXML to EarthScope's dropoff, and follo
   status KEY --category C   every submission of KEY, newest first, with its messages
   summary --category C   the number of objects per status
 Needs the 'dropoff' extra: pip install 'earthscope-sdk-async[dropoff]'.""",
+    "aws-credentials": """\
+Print temporary AWS credentials for an EarthScope role (GET beta/user/credentials/aws/ROLE)
+on stdout: as JSON (default), as shell `export` lines (--format env), or as the JSON of the
+AWS credential_process protocol (--format process). With a ~/.aws/config profile such as
+  [profile earthscope]
+  credential_process = earthscope-async aws-credentials --role s3-miniseed-v2 --format process
+the AWS CLI, boto3, s5cmd, rclone or GDAL use EarthScope credentials, renewed as they expire.
+Like `token`, this command prints secrets. Exits with code 4 when the role is refused.""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
@@ -148,6 +156,26 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
         _add_download_options(parser)
     elif name == "dropoff":
         _add_dropoff_commands(parser)
+    elif name == "aws-credentials":
+        _add_aws_options(parser)
+
+
+def _add_aws_options(parser: argparse.ArgumentParser) -> None:
+    from ._aws import FORMATS, parse_param
+
+    parser.add_argument(
+        "--role", required=True, help="the role, e.g. s3-miniseed-v2 (s3-miniseed is legacy)"
+    )
+    parser.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        type=parse_param,
+        help="a role parameter, e.g. --param network=IU --param year=2024 (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="json", help="output format (default: json)"
+    )
 
 
 def _add_download_options(parser: argparse.ArgumentParser) -> None:

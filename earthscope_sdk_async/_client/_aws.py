@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,7 @@ __all__ = [
     "AwsCredentialsRequest",
     "AwsTemporaryCredentials",
     "parse_aws_credentials",
+    "resolve_request",
     "threshold_seconds",
 ]
 
@@ -115,6 +117,23 @@ def as_request(role: object, params: Mapping[str, object]) -> AwsCredentialsRequ
             )
         return role
     return AwsCredentialsRequest(_check_role(role), params)  # type: ignore[arg-type]
+
+
+def resolve_request(
+    role: object, params: Mapping[str, object], *, stacklevel: int
+) -> AwsCredentialsRequest:
+    """Like :func:`as_request`, but ``role=None`` means the legacy role, with a
+    ``DeprecationWarning`` pointing ``stacklevel`` frames up (1: the caller of this)."""
+    if role is None:
+        warnings.warn(
+            f"no AWS role given: using the legacy role {LEGACY_ROLE!r}, which EarthScope "
+            f"plans to remove in 2027; pass role={CURRENT_ROLE!r} (with optional network= "
+            "and year=) instead",
+            DeprecationWarning,
+            stacklevel=stacklevel + 1,
+        )
+        role = LEGACY_ROLE
+    return as_request(role, params)
 
 
 def threshold_seconds(value: timedelta | float | None, default: float) -> float:

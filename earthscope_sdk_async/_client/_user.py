@@ -8,26 +8,25 @@ fills, so concurrent callers share one request.
 from __future__ import annotations
 
 import hashlib
-import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ApiError, AwsRoleDeniedError, ConfigError, InvalidResponseError
+from .._s3._tools import TOOL_THRESHOLD, AsyncObstoreCredentials, aioboto3_session
 from ._aws import (
     CURRENT_ROLE,
-    LEGACY_ROLE,
     AwsCredentials,
     AwsCredentialsRequest,
-    as_request,
     parse_aws_credentials,
+    resolve_request,
     threshold_seconds,
 )
 from ._json import decode_json, invalid_response, json_object
 from ._single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = ["UserService"]
 
@@ -173,22 +172,55 @@ class UserService:
             ApiError: the API refused or failed otherwise, or a field is missing or
                 ill-typed (the message names it).
         """
-        if role is None:
-            warnings.warn(
-                f"get_aws_credentials() without a role uses the legacy role {LEGACY_ROLE!r}, "
-                f"which EarthScope plans to remove in 2027; pass role={CURRENT_ROLE!r} "
-                "(with optional network= and year=) instead",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            role = LEGACY_ROLE
-        request = as_request(role, params)
+        request = resolve_request(role, params, stacklevel=2)
         margin = threshold_seconds(ttl_threshold, self.aws_refresh_margin)
         key = request.cache_key()
         hit = self._aws.fresh(key)
         if not force and hit is not None and not hit.is_expired(margin, now=self._now()):
             return hit
         return await self._aws.get(key, lambda: self._fetch_aws(request), force=True)
+
+    def aws_fetcher(
+        self, request: AwsCredentialsRequest, *, ttl_threshold: float = TOOL_THRESHOLD
+    ) -> Callable[[], Awaitable[AwsCredentials]]:
+        """A coroutine function returning credentials for ``request`` with at least
+        ``ttl_threshold`` seconds left, from this service's cache (for S3 tools)."""
+
+        async def fetch() -> AwsCredentials:
+            return await self.get_aws_credentials(role=request, ttl_threshold=ttl_threshold)
+
+        return fetch
+
+    async def get_aioboto3_session(
+        self, /, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> Any:
+        """An ``aioboto3.Session`` with EarthScope credentials for ``role`` and ``params``
+        that refresh themselves before they expire (needs the ``aioboto3`` extra).
+
+        Use it in the event loop that called this (the async client's loop). For a
+        non-AWS endpoint pass ``endpoint_url=client.settings.s3_endpoint_url`` to
+        ``session.client("s3", ...)``. Without ``role``: the legacy role, with a
+        ``DeprecationWarning`` (see :meth:`get_aws_credentials`).
+
+        Raises:
+            ConfigError: aioboto3 is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        request = resolve_request(role, params, stacklevel=2)
+        region = self._requester.settings.s3_region
+        return await aioboto3_session(self.aws_fetcher(request), region=region)
+
+    async def get_obstore_credential_provider(
+        self, /, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> AsyncObstoreCredentials:
+        """An async obstore ``credential_provider`` for ``role`` and ``params``:
+        ``obstore.store.S3Store(bucket, region=..., credential_provider=provider)``.
+
+        Raises:
+            ConfigError: a bad role or parameter.
+        """
+        request = resolve_request(role, params, stacklevel=2)
+        return AsyncObstoreCredentials(self.aws_fetcher(request))
 
     def _now(self) -> datetime:
         return self._requester.clock.now()

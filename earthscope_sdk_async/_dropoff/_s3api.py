@@ -18,8 +18,16 @@ from typing import Protocol
 
 import httpx
 
-from .._client._retry import RetryPolicy, SharedPause, retryable_status, retryable_transport
 from .._clock import Clock
+from .._retry import (
+    Failure,
+    RetryPolicy,
+    RetryRules,
+    SharedPause,
+    retry,
+    retryable_status,
+    retryable_transport,
+)
 from .._retry_after import retry_after_seconds
 from .._s3._url import S3Endpoint, S3Location
 from ._errors import UploadError
@@ -33,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 _EXPIRED = frozenset({"ExpiredToken", "TokenRefreshRequired", "InvalidToken"})
+_RULES = RetryRules(say_attempts=False)  # UploadError carries the key; its message suffices
 
 
 class Signer(Protocol):
@@ -230,15 +239,11 @@ class MultipartApi:
         headers: Mapping[str, str],
         body: Body,
     ) -> httpx.Response:
-        policy, clock = self.policy, self.clock
-        deadline = clock.monotonic() + policy.max_total
+        """Send with retries through the client's one retry engine (policy, shared pause)."""
         refreshed = False
-        error: UploadError | None = None
-        attempt = 0
-        while attempt < policy.max_attempts:
-            attempt += 1
-            if not await self.pause.wait(deadline):
-                break
+
+        async def attempt() -> httpx.Response | Failure:
+            nonlocal refreshed
             request, stream = await self._build(method, key, params, headers, body)
             try:
                 response = await self._attempt(request, stream)
@@ -249,55 +254,48 @@ class MultipartApi:
                     retryable=True,
                 )
                 error.__cause__ = exc
-                if not retryable_transport("PUT", exc):
-                    raise error from exc
-                wait = policy.backoff(attempt)
-            else:
-                code, message = _s3_error(response) if not response.is_success else ("", "")
-                if response.is_success and not (
-                    method == "POST" and b"<Error>" in response.content[:512]
-                ):
-                    return response
-                if response.is_success:  # CompleteMultipartUpload's 200 carrying an error
-                    code, message = _s3_error(response)
-                answer = f"{response.status_code} {code} {message}".rstrip()
-                error = UploadError(
-                    f"S3 refused {method} of {key!r}: {answer}",
-                    key=key,
-                    retryable=response.status_code >= 500 or response.status_code == 429,
-                    status_code=response.status_code,
-                )
-                if code in _EXPIRED and not refreshed:
-                    logger.debug("S3 credentials expired: refreshing and retrying")
-                    refreshed = True
-                    attempt -= 1
-                    await self.signer.refresh()
-                    continue
-                after = retry_after_seconds(response.headers, now=clock.now())
-                # Every multipart call may be replayed: parts and completion are keyed by
-                # the upload id, and a replayed create only leaves an unused upload id.
-                retry = response.is_success or retryable_status(
-                    "PUT", response.status_code, has_retry_after=after is not None
-                )
-                if not retry:
-                    raise error
-                wait = after if after is not None else policy.backoff(attempt)
-                if response.status_code in (429, 503):
-                    self.pause.pause(wait)
-            if attempt >= policy.max_attempts or clock.monotonic() + wait > deadline:
-                break
-            logger.debug("%s %s: attempt %d failed, retrying in %.2f s", method, key, attempt, wait)
-            await clock.sleep(wait)
-        assert error is not None or attempt == 0
-        if error is None:
-            raise UploadError(
-                f"{method} of {key!r} was not sent: the client is paused by a rate limit",
+                # every multipart call may be replayed: parts and completion are keyed by the
+                # upload id, and a replayed create only leaves an unused upload id behind
+                return Failure(error, retryable_transport("PUT", exc))
+            failed = not response.is_success or (
+                method == "POST" and b"<Error>" in response.content[:512]
+            )  # CompleteMultipartUpload may answer 200 with an error in the body
+            if not failed:
+                return response
+            code, message = _s3_error(response)
+            answer = f"{response.status_code} {code} {message}".rstrip()
+            error = UploadError(
+                f"S3 refused {method} of {key!r}: {answer}",
+                key=key,
+                retryable=response.status_code >= 500 or response.status_code == 429,
+                status_code=response.status_code,
+            )
+            if code in _EXPIRED and not refreshed:
+                logger.debug("S3 credentials expired: refreshing and retrying")
+                refreshed = True
+                await self.signer.refresh()
+                return Failure(error, retryable=True, immediate=True)
+            after = retry_after_seconds(response.headers, now=self.clock.now())
+            status = response.status_code
+            retry = response.is_success or retryable_status(
+                "PUT", status, has_retry_after=after is not None
+            )
+            return Failure(error, retry, after, rate_limited=status in (429, 503))
+
+        def paused() -> UploadError:
+            return UploadError(
+                f"{method} of {key!r} was not sent: the client is paused by a rate limit "
+                "for longer than the retry policy allows; run the upload again later",
                 key=key,
                 retryable=True,
             )
-        raise UploadError(
-            f"{error} (gave up after {attempt} attempts)",
-            key=key,
-            retryable=error.retryable,
-            status_code=error.status_code,
-        ) from error.__cause__
+
+        return await retry(
+            attempt,
+            policy=self.policy,
+            clock=self.clock,
+            what=f"S3 {method} {key}",
+            pause=self.pause,
+            paused=paused,
+            rules=_RULES,
+        )

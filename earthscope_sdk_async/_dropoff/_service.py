@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
-from .._client._download_progress import ProgressOption, Tracker, resolve_progress
 from .._client._json import decode_json, invalid_response
-from .._client._retry import RetryPolicy
+from .._download._progress import ProgressOption, Tracker, resolve_progress
 from .._errors import ConfigError, EarthScopeError, LoginRequiredError
+from .._retry import RetryPolicy
 from ._errors import UploadBatchError
 from ._files import UploadCandidate, coerce_category
 from ._models import (
@@ -42,7 +42,7 @@ from ._state import state_path
 from ._upload import ObjectUpload, StatusCallback
 
 if TYPE_CHECKING:
-    from .._client._requester import Requester
+    from .._http import Requester
     from .._s3._credentials import S3Credentials
 
 __all__ = ["DropoffService", "SignerFactory"]
