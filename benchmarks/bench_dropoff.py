@@ -12,7 +12,9 @@ of ``SIZE`` random bytes is uploaded in ``PART`` parts with ``CONCURRENCY`` part
   max_concurrency=CONCURRENCY)`` (its default checksums).
 
 Each upload runs in a child process, so that its peak RSS is its own: ``ru_maxrss`` after a
-small warm-up upload and after the big one gives the peak RSS growth. The variants alternate
+12 MiB warm-up upload (two parts: imports, pools and one part's buffers are in) and after the
+big one gives the peak RSS growth of the big upload; the process's absolute peak is shown
+too. The variants alternate
 over ``ROUNDS`` rounds; medians are reported. The object is deleted after each upload.
 """
 
@@ -129,7 +131,7 @@ def _child(variant: str, endpoint: str, fake: str, path: str, small: str) -> dic
 
         seconds, before = anyio.run(upload)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "rss_growth_mib": (after - before) / 1024}
+    return {"seconds": seconds, "rss_growth_mib": (after - before) / 1024, "peak_mib": after / 1024}
 
 
 def _run_child(variant: str, endpoint: str, fake: str, path: Path, small: Path) -> dict[str, float]:

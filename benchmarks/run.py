@@ -20,6 +20,7 @@ from pathlib import Path
 import bench_auth_overhead
 import bench_cli_startup
 import bench_download
+import bench_dropoff
 import bench_redis_fleet
 import bench_sync_facade
 import bench_token_fast_path
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_cli_startup": bench_cli_startup.results,
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
+    "bench_dropoff": bench_dropoff.run,
 }
 
 

@@ -10,6 +10,7 @@ loses at most the parts in flight; it is deleted once the upload completes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -24,9 +25,13 @@ logger = logging.getLogger(__name__)
 
 
 def state_path(state_dir: Path, bucket: str, key: str) -> Path:
-    """The state file of ``bucket``/``key`` (``/`` in the key becomes ``__``)."""
-    name = f"{bucket}__{key.replace('/', '__')}.json"
-    return state_dir / name.replace("\\", "_").replace("..", "_.")
+    """The state file of ``bucket``/``key`` (``/`` in the key becomes ``__``; a name too long
+    for a file system keeps its start and ends with a hash of the whole)."""
+    name = f"{bucket}__{key.replace('/', '__')}".replace("\\", "_").replace("..", "_.")
+    if len(name.encode()) > 200:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        name = name.encode()[:160].decode(errors="ignore") + "__" + digest
+    return state_dir / f"{name}.json"
 
 
 @dataclass

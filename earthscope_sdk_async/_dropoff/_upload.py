@@ -64,7 +64,6 @@ class ObjectUpload:
         self.part_size = choose_part_size(reader.size, part_size)
         self.slots = slots
         self.state = UploadState(state_file) if state_file else None
-        self._state_file = state_file
         self.on_status = on_status
         self.on_bytes = on_bytes
         self.parts: dict[int, tuple[str, str]] = {}
