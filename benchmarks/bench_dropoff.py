@@ -11,10 +11,10 @@ of ``SIZE`` random bytes is uploaded in ``PART`` parts with ``CONCURRENCY`` part
 - ``boto3``: ``s3.upload_file`` with ``TransferConfig(multipart_chunksize=PART,
   max_concurrency=CONCURRENCY)`` (its default checksums).
 
-Each upload runs in a child process, so that its peak RSS is its own: ``ru_maxrss`` after a
-12 MiB warm-up upload (two parts: imports, pools and one part's buffers are in) and after the
-big one gives the peak RSS growth of the big upload; the process's absolute peak is shown
-too. The variants alternate
+Each upload runs in a child process, so that its memory is its own: after a 12 MiB warm-up
+upload (imports, pools and buffers in place) the peak RSS is reset (``/proc/self/clear_refs``)
+and the peak RSS growth of the big upload is ``VmHWM`` afterwards minus ``VmRSS`` at the
+reset (Linux); the process's absolute peak is shown too, and its CPU time. The variants alternate
 over ``ROUNDS`` rounds; medians are reported. The object is deleted after each upload.
 """
 
@@ -36,7 +36,7 @@ from _common import Result, median
 
 __all__ = ["results", "run"]
 
-SIZE = 1024**3
+SIZE = int(os.environ.get("BENCH_DROPOFF_MIB", "1024")) * 1024 * 1024
 PART = 10 * 1024 * 1024
 CONCURRENCY = 8
 ROUNDS = int(os.environ.get("BENCH_DROPOFF_ROUNDS", "3"))
@@ -81,6 +81,19 @@ def _s3(endpoint: str):  # type: ignore[no-untyped-def]
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
 
 
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> float:
+    """Reset the peak RSS (VmHWM) to the current RSS; return the current RSS in MiB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmRSS")
+
+
 def _child(variant: str, endpoint: str, fake: str, path: str, small: str) -> dict[str, float]:
     """Upload ``small`` (warm-up), then ``path``; return seconds and peak RSS growth."""
     if variant == "boto3":
@@ -91,7 +104,7 @@ def _child(variant: str, endpoint: str, fake: str, path: str, small: str) -> dic
             multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=CONCURRENCY
         )
         s3.upload_file(small, BUCKET, "warm", Config=config)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        before = _reset_peak()
         started = time.perf_counter()
         s3.upload_file(path, BUCKET, "big", Config=config)
         seconds = time.perf_counter() - started
@@ -120,18 +133,24 @@ def _child(variant: str, endpoint: str, fake: str, path: str, small: str) -> dic
             state_dir=Path(path).parent / "state",
         )
 
-        async def upload() -> tuple[float, int]:
+        async def upload() -> tuple[float, float]:
             client = AsyncEarthScopeClient(settings, store=MemoryTokenStore(), dropoff=options)
             async with client:
                 await client.dropoff.put_object(small, key="warm", category="assembled")
-                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                rss = _reset_peak()
                 started = time.perf_counter()
                 await client.dropoff.put_object(path, key="big", category="assembled")
                 return time.perf_counter() - started, rss
 
         seconds, before = anyio.run(upload)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "rss_growth_mib": (after - before) / 1024, "peak_mib": after / 1024}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = _status_mib("VmHWM")
+    return {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "seconds": seconds,
+        "rss_growth_mib": peak - before,
+        "peak_mib": peak,
+    }
 
 
 def _run_child(variant: str, endpoint: str, fake: str, path: Path, small: Path) -> dict[str, float]:
@@ -169,9 +188,9 @@ def measure() -> dict[str, list[dict[str, float]]]:
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
         )
         path, small = Path(tmp) / "big.bin", Path(tmp) / "small.bin"
-        with path.open("wb") as out:
-            for _ in range(SIZE // (64 * 1024 * 1024)):
-                out.write(os.urandom(64 * 1024 * 1024))
+        with path.open("wb") as out:  # small writes: the children inherit no large peak
+            for _ in range(SIZE // (4 * 1024 * 1024)):
+                out.write(os.urandom(4 * 1024 * 1024))
         small.write_bytes(os.urandom(12 * 1024 * 1024))
         for round_ in range(ROUNDS):
             for variant in ("sdk", "boto3") if round_ % 2 == 0 else ("boto3", "sdk"):

@@ -115,3 +115,41 @@ async def test_changed_file_restarts_the_upload(
     assert sorted(recorder.parts()) == [1, 2, 3]
     assert recorder.count("DELETE", "uploadId") == 1  # the stale upload was aborted
     assert get_object(moto_s3, bucket, result.key) == data
+
+
+async def test_cancelled_upload_resumes_without_resending(
+    fake_earthscope: FakeEarthScope, moto_s3: MotoS3, tmp_path: Path
+) -> None:
+    """Ctrl-C (a cancellation) mid-upload, then the same upload again."""
+    import anyio
+
+    bucket = dropoff_bucket(fake_earthscope, moto_s3)
+    data = random_file(tmp_path / "data.bin", 21 * MIB)  # 5 parts
+    first, second = Recorder(), Recorder()
+    async with make_client(
+        fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB, part_concurrency=1
+    ) as client:
+        first.attach(client)
+        with anyio.CancelScope() as scope:
+
+            def stop_after_two(status: UploadStatus) -> None:
+                if status.bytes_done >= 10 * MIB:
+                    scope.cancel()
+
+            await client.dropoff.put_object(
+                tmp_path / "data.bin", key="c.bin", category="assembled", progress_cb=stop_after_two
+            )
+        assert scope.cancelled_caught
+        assert list((tmp_path / "state").glob("*.json"))  # the upload can be resumed
+    async with make_client(
+        fake_earthscope, moto_s3, bucket, tmp_path / "state", part_size=5 * MIB
+    ) as client:
+        second.attach(client)
+        result = await client.dropoff.put_object(
+            tmp_path / "data.bin", key="c.bin", category="assembled"
+        )
+    (held,) = second.listed
+    assert {1, 2} <= held
+    assert not set(second.parts()) & held
+    assert sorted(set(second.parts()) | held) == [1, 2, 3, 4, 5]
+    assert get_object(moto_s3, bucket, result.key) == data

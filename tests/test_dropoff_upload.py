@@ -122,3 +122,29 @@ async def test_an_unsupported_body_is_a_config_error(
     async with make_client(fake_earthscope, moto_s3, bucket, tmp_path / "state") as client:
         with pytest.raises(ConfigError, match="cannot upload a int"):
             await client.dropoff.put_object(42, key="k", category="assembled")  # type: ignore[arg-type]
+
+
+def test_sync_client_uploads(
+    fake_earthscope: FakeEarthScope, moto_s3: MotoS3, tmp_path: Path
+) -> None:
+    from earthscope_sdk_async import DropoffOptions, EarthScopeClient, MemoryTokenStore
+
+    bucket = dropoff_bucket(fake_earthscope, moto_s3)
+    data = random_file(tmp_path / "f.xml", 1000)
+    options = DropoffOptions(
+        bucket=bucket, endpoint_url=moto_s3.endpoint, region=moto_s3.region, state_dir=tmp_path
+    )
+    statuses: list[UploadStatus] = []
+    with EarthScopeClient(
+        fake_earthscope.settings(),
+        store=MemoryTokenStore(fake_earthscope.issue_tokens()),
+        dropoff=options,
+    ) as client:
+        result = client.dropoff.put_object(
+            tmp_path / "f.xml", key="meta/f.xml", category="stationxml", progress_cb=statuses.append
+        )
+        (listed,) = client.dropoff.list_all_objects(category="stationxml")
+    assert get_object(moto_s3, bucket, result.key) == data
+    head = moto_s3.s3.head_object(Bucket=bucket, Key=result.key)
+    assert head["ContentType"] == "application/xml"
+    assert listed.sha256 == result.sha256 and statuses[-1].complete
