@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._checks import check_count
 from .._errors import ConfigError
 from .._s3._url import S3Endpoint
 
@@ -46,12 +47,6 @@ _ENV = {
 _INTS = frozenset({"part_size", "part_concurrency", "object_concurrency"})
 
 
-def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"dropoff {name} must be a whole number >= 1, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class DropoffOptions:
     """Where and how uploads go.
@@ -82,7 +77,7 @@ class DropoffOptions:
 
     def __post_init__(self) -> None:
         for name in _INTS:
-            _positive(name, getattr(self, name))
+            check_count(f"dropoff {name}", getattr(self, name))
         if self.part_size < MIN_PART_SIZE or self.part_size > MAX_PART_SIZE:
             raise ConfigError(
                 f"dropoff part_size must be between {MIN_PART_SIZE} (5 MiB) and "

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
+from .._checks import check_count
 from .._client._json import decode_json, invalid_response
 from .._download._progress import ProgressOption, Tracker, resolve_progress
 from .._errors import ConfigError, EarthScopeError, LoginRequiredError
@@ -65,10 +66,9 @@ def _when(value: datetime | None) -> str | None:
 
 
 def _page_args(offset: int, limit: int) -> dict[str, int]:
-    for name, value, low in (("offset", offset, 0), ("limit", limit, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return {"offset": offset, "limit": limit}
+    if not (type(offset) is int and offset == 0):  # 0: the one valid offset below 1
+        check_count("offset", offset)
+    return {"offset": offset, "limit": check_count("limit", limit)}
 
 
 class DropoffService:
