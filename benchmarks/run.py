@@ -20,6 +20,7 @@ from pathlib import Path
 import bench_auth_overhead
 import bench_cli_startup
 import bench_download
+import bench_dropoff
 import bench_redis_fleet
 import bench_s3
 import bench_sync_facade
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
     "bench_s3": bench_s3.run,
+    "bench_dropoff": bench_dropoff.run,
 }
 
 

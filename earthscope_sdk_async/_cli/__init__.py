@@ -26,6 +26,7 @@ _MODULES = {
     "status": "_info",
     "profile": "_info",
     "download": "_download",
+    "dropoff": "_dropoff",
     "aws-credentials": "_aws",
     "demo": "_demo",
 }

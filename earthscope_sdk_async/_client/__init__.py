@@ -10,6 +10,7 @@ from ._aws import AwsCredentials as AwsCredentials
 from ._aws import AwsCredentialsRequest as AwsCredentialsRequest
 from ._aws import AwsTemporaryCredentials as AwsTemporaryCredentials
 from ._sync_client import EarthScopeClient as EarthScopeClient
+from ._sync_client import SyncDropoffService as SyncDropoffService
 from ._sync_client import SyncUserService as SyncUserService
 from ._user import UserService as UserService
 
@@ -23,6 +24,7 @@ __all__ = [
     "DownloadResult",
     "EarthScopeClient",
     "RetryPolicy",
+    "SyncDropoffService",
     "SyncUserService",
     "UserService",
 ]

@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -32,6 +32,9 @@ from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
 from ._user import UserService
 
+if TYPE_CHECKING:
+    from .._dropoff import DropoffOptions, DropoffService
+
 __all__ = ["AsyncEarthScopeClient"]
 
 logger = logging.getLogger(__name__)
@@ -53,7 +56,8 @@ class AsyncEarthScopeClient:
     earthscope-cli 0.x's file while that one is missing). ``http_client`` lets you bring
     your own ``httpx.AsyncClient`` (the client then does not close it). ``clock`` is used
     for expiry, back-off and caches (tests pass a scaled or fake clock); ``retry`` bounds
-    the retries of API calls. The constructor does no I/O.
+    the retries of API calls; ``dropoff`` says where uploads go (default: from the
+    ``ES_DROPOFF__*`` environment variables). The constructor does no I/O.
 
     The client is not bound to an event loop: it may be used in one ``asyncio.run`` and
     then another (or under trio). The connection pool it creates is per event loop and is
@@ -68,6 +72,7 @@ class AsyncEarthScopeClient:
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        dropoff: DropoffOptions | None = None,
     ) -> None:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ConfigError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
@@ -91,6 +96,8 @@ class AsyncEarthScopeClient:
         """The one way this client's services reach the API (retries, shared 429 pause)."""
         self.user = UserService(self.requester)
         """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
+        self._dropoff_options = dropoff
+        self._dropoff: DropoffService | None = None
         self._http = http_client
         self._owns_http = http_client is None
         self._binding: LoopBinding | None = None
@@ -99,6 +106,21 @@ class AsyncEarthScopeClient:
     def __repr__(self) -> str:
         s = self.settings
         return f"AsyncEarthScopeClient(profile={s.profile!r}, api_url={s.api_url!r})"
+
+    @property
+    def dropoff(self) -> DropoffService:
+        """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
+        service = self._dropoff
+        if service is None:
+            from .._dropoff import DropoffOptions, DropoffService
+            from .._s3._credentials import S3Credentials
+
+            options = self._dropoff_options or DropoffOptions.from_env()
+            credentials = S3Credentials(self.user, AwsCredentialsRequest(options.role))
+            service = self._dropoff = DropoffService(
+                self.requester, credentials=credentials, options=options
+            )
+        return service
 
     # -- lifecycle -------------------------------------------------------------------------
 

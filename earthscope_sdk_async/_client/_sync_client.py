@@ -13,10 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock
+from .._dropoff._service import DropoffService
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
@@ -29,7 +30,10 @@ from ._aws import AwsCredentials, AwsCredentialsRequest, resolve_request
 from ._facade import SyncFacade, sync_method
 from ._user import UserService
 
-__all__ = ["EarthScopeClient", "SyncUserService"]
+if TYPE_CHECKING:
+    from .._dropoff import DropoffOptions
+
+__all__ = ["EarthScopeClient", "SyncDropoffService", "SyncUserService"]
 
 
 _Run: TypeAlias = "Callable[[str, tuple[Any, ...], dict[str, Any]], Any]"
@@ -108,6 +112,29 @@ class SyncUserService(SyncFacade[UserService]):
         return ObstoreCredentials(self._fetcher(role, params))
 
 
+class SyncDropoffService(SyncFacade[DropoffService]):
+    """``client.dropoff`` of :class:`EarthScopeClient`: the :class:`DropoffService` methods,
+    sync (callbacks run in the client's loop thread)."""
+
+    def __init__(self, client: EarthScopeClient, run: _Run) -> None:
+        self._client = client
+        self._run = run
+
+    def __repr__(self) -> str:
+        return f"SyncDropoffService({self._client!r})"
+
+    def _run_method(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._run("dropoff." + name, args, kwargs)
+
+    list_objects = sync_method(DropoffService.list_objects)
+    list_all_objects = sync_method(DropoffService.list_all_objects)
+    get_object_history = sync_method(DropoffService.get_object_history)
+    get_all_object_history = sync_method(DropoffService.get_all_object_history)
+    get_summary = sync_method(DropoffService.get_summary)
+    put_object = sync_method(DropoffService.put_object)
+    put_objects = sync_method(DropoffService.put_objects)
+
+
 class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     """The blocking EarthScope client: the methods of :class:`AsyncEarthScopeClient`, sync.
 
@@ -127,14 +154,21 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         store: TokenStore | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        dropoff: DropoffOptions | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {"store": store, "clock": clock, "retry": retry}
+        self._options: dict[str, Any] = {
+            "store": store,
+            "clock": clock,
+            "retry": retry,
+            "dropoff": dropoff,
+        }
         self._explicit_settings = settings
         self._portal = PortalThread(name="earthscope-client")
         self._async: AsyncEarthScopeClient | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._user = SyncUserService(self, self._run_method)
+        self._dropoff = SyncDropoffService(self, self._run_method)
 
     def __repr__(self) -> str:
         client = self._async
@@ -192,6 +226,11 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     def user(self) -> SyncUserService:
         """The signed-in user's endpoints (profile, userinfo, anonymized ids, AWS credentials)."""
         return self._user
+
+    @property
+    def dropoff(self) -> SyncDropoffService:
+        """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
+        return self._dropoff
 
     @property
     def settings(self) -> Settings:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ._aws import AwsRoles
+from ._dropoff import DropoffRegistry
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
 from ._log import RecordedRequest
@@ -35,8 +36,10 @@ class Router:
         oauth: OAuthEndpoints,
         authority: TokenAuthority,
         files: FileStore,
+        dropoff: DropoffRegistry | None = None,
         aws: AwsRoles | None = None,
     ) -> None:
+        self.dropoff = dropoff if dropoff is not None else DropoffRegistry()
         self.oauth = oauth
         self.aws = aws if aws is not None else AwsRoles()
         self.authority = authority
@@ -158,6 +161,10 @@ class Router:
         path = request.path
         if path.startswith("/beta/user/credentials/aws/") and request.method == "GET":
             return self._bearer(self._aws)(request)
+        if path.startswith("/beta/dropoff/") and request.method == "GET":
+            return self._bearer(lambda r, who: self.dropoff.handle(r.path, r.query, who.sub))(
+                request
+            )
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
         if path.rstrip("/") == "/api/v0/user" and request.method == "GET":  # earthscope-sdk 0.2.1

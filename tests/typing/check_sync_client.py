@@ -83,3 +83,29 @@ def check_wrong_calls_are_rejected(client: EarthScopeClient) -> None:
     EarthScopeClient(Settings(), http_client=None)  # type: ignore[call-arg]
     EarthScopeClient(store=Settings())  # type: ignore[arg-type]
     del token
+
+
+def check_dropoff(client: EarthScopeClient) -> None:
+    from pathlib import Path
+
+    from earthscope_sdk_async import (
+        DropoffObject,
+        DropoffSummary,
+        Page,
+        SyncDropoffService,
+        UploadResult,
+    )
+
+    assert_type(client.dropoff, SyncDropoffService)
+    assert_type(client.dropoff.list_objects(category="miniseed"), Page[DropoffObject])
+    assert_type(client.dropoff.list_all_objects(category="miniseed"), list[DropoffObject])
+    assert_type(client.dropoff.get_summary(category="stationxml"), DropoffSummary)
+    assert_type(
+        client.dropoff.put_object(Path("a.mseed"), key="a.mseed", category="miniseed"),
+        UploadResult,
+    )
+    assert_type(
+        client.dropoff.put_objects(objects=[(b"x", "k")], category="assembled"),
+        list[UploadResult],
+    )
+    client.dropoff.list_objects(limit="10")  # type: ignore[arg-type]
