@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens
+from earthscope_sdk_async._tokens import Tokens, refresh_leeway
 
 from ._errors import LOGIN_REQUIRED, OK, CliError, login_hint
 
 if TYPE_CHECKING:
     from earthscope_sdk_async._client import AsyncEarthScopeClient
 
-__all__ = ["read_stored_tokens", "run"]
+__all__ = ["is_fresh", "read_stored_tokens", "run"]
 
 
 def _read(path: Path) -> Tokens | None:
@@ -41,6 +41,12 @@ def read_stored_tokens(settings: Settings) -> Tokens | None:
     return _read(settings.legacy_tokens_file)
 
 
+def is_fresh(tokens: Tokens, settings: Settings) -> bool:
+    """True when the token manager would hand ``tokens`` out without refreshing (the same
+    rule: :func:`refresh_leeway`, the configured leeway clamped to half the lifetime)."""
+    return not tokens.is_expired(refresh_leeway(tokens, settings.refresh_leeway))
+
+
 def _print(token: str) -> int:
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the access token; refresh it first when needed (unless ``--no-refresh``)."""
     settings = Settings.load(args.profile)
     tokens = read_stored_tokens(settings)
-    if tokens is not None and not tokens.is_expired(settings.refresh_leeway):
+    if tokens is not None and is_fresh(tokens, settings):
         return _print(tokens.access_token)
     if args.no_refresh:
         return _print(_unrefreshed(tokens, settings, args.profile))
