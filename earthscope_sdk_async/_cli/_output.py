@@ -3,8 +3,9 @@
 Results go to stdout, progress and messages to stderr; every write is flushed at once, so
 output reaches a pipe or a file as it happens. When the reader of stdout goes away
 (``earthscope-async status | head -1``) the rest of the output is dropped quietly, as
-``git log | head`` does, and the command still ends with its own exit code. ``rich`` (the ``cli`` extra) draws tables
-when stdout is a terminal; without it, or when piped, output is plain text.
+``git log | head`` does, and the command still ends with its own exit code. ``rich`` (the
+``cli`` extra) draws tables when stdout is a terminal; without it, or when piped, output is
+plain text.
 """
 
 from __future__ import annotations
