@@ -17,6 +17,7 @@ import anyio.to_thread
 from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._prompt import browser_available
 from earthscope_sdk_async._clock import Clock
+from earthscope_sdk_async._errors import TokenStoreError
 from earthscope_sdk_async._flows import DeviceCode
 from earthscope_sdk_async._tokens import Tokens
 
@@ -130,6 +131,15 @@ def _who(tokens: Tokens) -> str:
     return email if isinstance(email, str) else tokens.subject or "an unknown user"
 
 
+async def _announce_replacement(client: AsyncEarthScopeClient, ui: Output) -> None:
+    """Say so when the login is about to replace an unreadable (corrupted) token file."""
+    try:
+        await client.tokens.load()
+    except TokenStoreError as exc:
+        where = exc.path or token_file(client)
+        ui.warn(f"replacing the unreadable token file {where} with the tokens of this login")
+
+
 async def do_login(
     client: AsyncEarthScopeClient,
     ui: Output,
@@ -143,6 +153,7 @@ async def do_login(
     ``on_code`` is called with the device code once it is shown (the demo approves it).
     """
     settings = client.settings
+    await _announce_replacement(client, ui)
     if settings.is_machine:
         tokens = await client.login()
         who = f"machine client {settings.client_id}"

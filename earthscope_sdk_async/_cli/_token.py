@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from earthscope_sdk_async._file_modes import exposed_file_warning
 from earthscope_sdk_async._settings import Settings
 from earthscope_sdk_async._tokens import Tokens, refresh_leeway
 
@@ -27,8 +28,15 @@ __all__ = ["is_fresh", "read_stored_tokens", "run"]
 
 def _read(path: Path) -> Tokens | None:
     try:
-        return Tokens.from_json(path.read_bytes())
-    except (OSError, ValueError, TypeError):  # missing or bad: the client will explain
+        data = path.read_bytes()
+    except OSError:  # missing or unreadable: the client will explain
+        return None
+    warning = exposed_file_warning(path)
+    if warning is not None:
+        print(f"earthscope-async: warning: {warning}", file=sys.stderr, flush=True)
+    try:
+        return Tokens.from_json(data)
+    except (ValueError, TypeError):  # bad: the client will explain
         return None
 
 
