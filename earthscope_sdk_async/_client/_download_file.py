@@ -38,6 +38,7 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, EarthScopeError, TransportError
+from .._network_errors import gave_up_after, network_failure
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._download_checksum import Checksums, Hasher, hash_prefix
@@ -112,8 +113,7 @@ class _State:
 
 def _transport(state: _State, exc: httpx.HTTPError) -> _Failure:
     error = TransportError(
-        f"GET {state.safe_url} failed: {type(exc).__name__} (network problem); "
-        "check your connection and try again"
+        network_failure(f"GET {state.safe_url}", exc, setting="that the URL is right")
     )
     error.__cause__ = exc
     return _Failure(error, retryable_transport("GET", exc))
@@ -305,7 +305,7 @@ def _final(failure: _Failure, attempts: int) -> EarthScopeError:
         return error
     if isinstance(error, ApiError):
         return api_error_after(error, attempts)
-    final = type(error)(f"{error} (gave up after {attempts} attempts)")
+    final = type(error)(f"{error} ({gave_up_after(attempts)})")
     final.__cause__ = error.__cause__
     return final
 

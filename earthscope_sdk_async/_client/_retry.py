@@ -33,6 +33,7 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, EarthScopeError
+from .._network_errors import gave_up_after
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -166,7 +167,7 @@ class Failure:
 def api_error_after(error: ApiError, attempts: int) -> ApiError:
     """``error`` again, its message saying how many attempts were made."""
     final = ApiError(
-        f"{error} (gave up after {attempts} attempts)",
+        f"{error} ({gave_up_after(attempts)})",
         status_code=error.status_code,
         detail=error.detail,
         request_id=error.request_id,
