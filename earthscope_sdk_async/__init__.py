@@ -20,6 +20,7 @@ if typing.TYPE_CHECKING:
     from ._client import EarthScopeClient as EarthScopeClient
     from ._client import RetryPolicy as RetryPolicy
     from ._client import SyncUserService as SyncUserService
+    from ._client import UserProfile as UserProfile
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
@@ -99,6 +100,7 @@ __all__ = [
     "TokenStoreError",
     "Tokens",
     "TransportError",
+    "UserProfile",
     "UserService",
     "__version__",
     "refresh_tokens",
@@ -112,6 +114,7 @@ _HOMES = {
     "EarthScopeClient": "._client",
     "RetryPolicy": "._client",
     "SyncUserService": "._client",
+    "UserProfile": "._client",
     "UserService": "._client",
     "Clock": "._clock",
     "SystemClock": "._clock",

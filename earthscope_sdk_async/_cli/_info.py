@@ -172,7 +172,7 @@ async def show_status(
 
 async def show_profile(client: AsyncEarthScopeClient, ui: Output) -> int:
     """Print the user's profile as JSON."""
-    ui.json(await client.user.get_profile())
+    ui.json(dict((await client.user.get_profile()).raw))
     return OK
 
 

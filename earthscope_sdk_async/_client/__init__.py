@@ -6,6 +6,7 @@ from ._aws import AwsCredentials as AwsCredentials
 from ._download_types import DownloadProgress as DownloadProgress
 from ._download_types import DownloadReport as DownloadReport
 from ._download_types import DownloadResult as DownloadResult
+from ._profile import UserProfile as UserProfile
 from ._retry import RetryPolicy as RetryPolicy
 from ._sync_client import EarthScopeClient as EarthScopeClient
 from ._sync_client import SyncUserService as SyncUserService
@@ -20,5 +21,6 @@ __all__ = [
     "EarthScopeClient",
     "RetryPolicy",
     "SyncUserService",
+    "UserProfile",
     "UserService",
 ]
