@@ -21,10 +21,10 @@ from nbconvert import HTMLExporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import notebook_demo  # noqa: E402
-from screenshot import _chromium, screenshot  # noqa: E402
+import notebook_demo
+from screenshot import _chromium, screenshot
 
-from earthscope_sdk_async.testing import FakeEarthScope  # noqa: E402
+from earthscope_sdk_async.testing import FakeEarthScope
 
 OUT = Path(__file__).resolve().parent / "images"
 SIZE = "--window-size=1000,{height}"
