@@ -105,8 +105,7 @@ def what_happened(exc: BaseException) -> str:
     return f"{name} (network problem)"
 
 
-def network_failure(what: str, exc: BaseException, *, setting: str, attempts: int = 1) -> str:
-    """The message for a request ``what`` that failed with ``exc``: what happened, the
-    attempts when there were several, and the connection and ``setting`` to check."""
-    tries = f"; {gave_up_after(attempts)}" if attempts > 1 else ""
-    return f"{what} failed: {what_happened(exc)}{tries}; check your connection and {setting}"
+def network_failure(what: str, exc: BaseException, *, setting: str) -> str:
+    """The message for a request ``what`` that failed with ``exc``: what happened, and the
+    connection and ``setting`` to check. (The retry engine appends :func:`gave_up_after`.)"""
+    return f"{what} failed: {what_happened(exc)}; check your connection and {setting}"

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ._checks import is_number
+
 __all__ = ["Tokens", "decode_jwt_claims", "fingerprint", "refresh_leeway"]
 
 
@@ -49,7 +51,7 @@ def decode_jwt_claims(token: str | None) -> dict[str, Any] | None:
 
 def _claim_time(claims: Mapping[str, Any] | None, name: str) -> datetime | None:
     value = claims.get(name) if claims else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     try:
         return datetime.fromtimestamp(value, timezone.utc)
@@ -62,7 +64,7 @@ def _epoch(data: Mapping[str, Any], name: str) -> datetime | None:
     value = data.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ValueError(f"{name} must be a number of epoch seconds")
     try:
         return datetime.fromtimestamp(value, timezone.utc)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from earthscope_sdk_async._client import _prompt
-from earthscope_sdk_async._client._download_progress import default_progress_bar
-from earthscope_sdk_async._client._download_types import DownloadProgress
-from earthscope_sdk_async._client._notebook_progress import DisplayProgressBar, NotebookTqdmBar
+from earthscope_sdk_async._download._notebook_progress import DisplayProgressBar, NotebookTqdmBar
+from earthscope_sdk_async._download._progress import default_progress_bar
+from earthscope_sdk_async._download._types import DownloadProgress
 from earthscope_sdk_async._flows import DeviceCode
 from earthscope_sdk_async._notebook import in_notebook
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._client import AsyncEarthScopeClient
+from .._errors import TokenStoreError
+from .._tokens import Tokens, fingerprint
 from ._errors import OK
 from ._output import Output, format_duration
 from ._run import token_file, with_client

@@ -14,14 +14,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earthscope_sdk_async._file_modes import exposed_file_warning
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, refresh_leeway
-
+from .._file_modes import exposed_file_warning
+from .._settings import Settings
+from .._tokens import Tokens, refresh_leeway
 from ._errors import LOGIN_REQUIRED, OK, CliError, login_hint
 
 if TYPE_CHECKING:
-    from earthscope_sdk_async._client import AsyncEarthScopeClient
+    from .._client import AsyncEarthScopeClient
 
 __all__ = ["is_fresh", "read_stored_tokens", "run"]
 

@@ -21,7 +21,7 @@ from ._single_flight import SingleFlightCache
 if TYPE_CHECKING:
     import httpx
 
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = ["UserService"]
 

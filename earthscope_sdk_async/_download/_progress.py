@@ -23,7 +23,7 @@ from typing import Any, Protocol, TextIO, TypeAlias
 
 from .._errors import ConfigError
 from .._notebook import in_notebook
-from ._download_types import DownloadProgress
+from ._types import DownloadProgress
 
 __all__ = [
     "ProgressBar",

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from .._notebook import escape, new_display
-from ._download_progress import ProgressBar, TextProgressBar, TqdmProgressBar
-from ._download_types import DownloadProgress
+from ._progress import ProgressBar, TextProgressBar, TqdmProgressBar
+from ._types import DownloadProgress
 
 __all__ = ["DisplayProgressBar", "NotebookTqdmBar", "notebook_progress_bar"]
 
