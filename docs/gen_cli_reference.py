@@ -37,6 +37,8 @@ extra (`pip install 'earthscope-sdk-async[cli]'`); without them the output is pl
 Errors are one line on stderr (add `--debug` for a traceback), with the exit codes listed
 below. `status`, `profile` and `download` accept `--json`. Only `token` and
 `aws-credentials` print secrets (that is what they are for).
+A closed stdout (`earthscope-async status | head -1`) ends a command quietly, as
+`git log | head` does; its exit code is still the command's own.
 """
 
 

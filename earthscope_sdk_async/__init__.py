@@ -24,6 +24,7 @@ if typing.TYPE_CHECKING:
     from ._client import EarthScopeClient as EarthScopeClient
     from ._client import SyncDropoffService as SyncDropoffService
     from ._client import SyncUserService as SyncUserService
+    from ._client import UserProfile as UserProfile
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
@@ -97,6 +98,7 @@ _HOMES = {
     "EarthScopeClient": "._client",
     "SyncDropoffService": "._client",
     "SyncUserService": "._client",
+    "UserProfile": "._client",
     "UserService": "._client",
     "DropoffCategory": "._dropoff",
     "DropoffError": "._dropoff",

@@ -22,6 +22,12 @@ configuration errors are also :class:`ValueError`. The tree::
     │                                        SignatureDoesNotMatch, ExpiredToken, ...)
     └── DownloadError                        a file (or a bulk download) could not be saved
 
+One error type per source for answers that cannot be used: the OAuth flows (device
+authorization, token and revocation endpoints) raise :class:`InvalidResponseError`, an
+:class:`OAuthError`; everything reached through the client's requester (the EarthScope API
+and the OIDC userinfo endpoint: every ``client.user`` method, downloads) raises
+:class:`ApiError` with the HTTP ``status_code`` (e.g. 200) and the problem in ``detail``.
+
 Messages never contain secrets (C54): tokens, client secrets and device codes are never
 part of an error's message, ``repr`` or attributes.
 """
@@ -116,8 +122,9 @@ class OAuthError(EarthScopeError):
 
 
 class InvalidResponseError(OAuthError):
-    """The server's response could not be understood (HTML, empty, truncated JSON,
-    missing or ill-typed fields). ``status_code`` says what the server sent.
+    """An OAuth endpoint's response could not be understood (HTML, empty, truncated JSON,
+    missing or ill-typed fields). ``status_code`` says what the server sent. Unusable API
+    and userinfo answers raise :class:`ApiError` instead.
     """
 
 
@@ -159,7 +166,8 @@ class InvalidClientError(OAuthError):
 
 
 class ApiError(EarthScopeError):
-    """An EarthScope API request failed.
+    """An EarthScope API request failed, or answered something unusable (a 2xx whose body
+    is not JSON, or lacks a field: ``detail`` names the problem).
 
     ``status_code`` is the HTTP status, ``detail`` EarthScope's ``detail``/``message`` (or an
     excerpt of the body), ``request_id`` the server's request id when it sent one.

@@ -72,7 +72,7 @@ def test_a_new_client_in_each_event_loop(fake_earthscope: FakeEarthScope) -> Non
 
     async def use() -> str:
         async with AsyncEarthScopeClient(fake_earthscope.settings(), store=store) as client:
-            return str((await client.user.get_profile())["user_id"])
+            return str((await client.user.get_profile()).user_id)
 
     assert run_in_each_loop(use) == ["auth0|fake-user"] * 3
     assert fake_earthscope.count("profile") == 3

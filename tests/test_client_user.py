@@ -11,7 +11,6 @@ import pytest
 from earthscope_sdk_async import (
     ApiError,
     ConfigError,
-    InvalidResponseError,
     MemoryTokenStore,
     Tokens,
 )
@@ -54,7 +53,7 @@ def make_client(
 async def test_get_profile(fake_earthscope: FakeEarthScope) -> None:
     async with make_client(fake_earthscope) as client:
         profile = await client.user.get_profile()
-    assert profile["user_id"] == "auth0|fake-user"
+    assert profile.user_id == "auth0|fake-user"
     request = fake_earthscope.requests[-1]
     assert request.path == "/beta/user/profile" and request.method == "GET"
     assert request.headers["authorization"].startswith("Bearer ")  # C46: header, not query
@@ -117,9 +116,10 @@ async def test_userinfo_cached_per_access_token(fake_earthscope: FakeEarthScope)
 async def test_userinfo_c50_sub_must_match_id_token(fake_earthscope: FakeEarthScope) -> None:
     fake_earthscope.add_fault("userinfo", status=200, json={"sub": "auth0|someone-else"})
     async with make_client(fake_earthscope) as client:
-        with pytest.raises(InvalidResponseError, match="sub") as info:
+        with pytest.raises(ApiError, match="sub") as info:
             await client.user.get_userinfo()
-        assert info.value.error == "sub_mismatch"
+        assert info.value.status_code == 200
+        assert "the 'sub' claims differ" in (info.value.detail or "")
         # nothing was cached: the next call asks again and gets the right user
         assert (await client.user.get_userinfo())["sub"] == "auth0|fake-user"
 
@@ -134,7 +134,7 @@ async def test_userinfo_without_id_token_is_not_compared(fake_earthscope: FakeEa
 async def test_userinfo_without_sub_is_rejected(fake_earthscope: FakeEarthScope) -> None:
     fake_earthscope.add_fault("userinfo", status=200, json={"email": "a@b"})
     async with make_client(fake_earthscope) as client:
-        with pytest.raises(InvalidResponseError):
+        with pytest.raises(ApiError, match="no 'sub' claim"):
             await client.user.get_userinfo()
 
 

@@ -211,7 +211,7 @@ def test_repr_shows_no_secret(client: EarthScopeClient) -> None:
 
 
 def test_user_service(client: EarthScopeClient, fake_earthscope: FakeEarthScope) -> None:
-    assert isinstance(client.user.get_profile(), dict)
+    assert client.user.get_profile().user_id == "auth0|fake-user"
     info = client.user.get_userinfo()
     assert info["sub"] == "auth0|fake-user"
     assert client.user.get_userinfo(refresh=False) == info

@@ -68,8 +68,10 @@ A fresh stored token is printed at once; an expired one is refreshed first.
 This is the only command that prints a secret.""",
     "status": """\
 Show the login state of a profile: who is logged in, the token file, when the access token
-expires, the granted scopes and whether a refresh token is present. Tokens are never
-printed. Makes no network request. Exits with code 3 when not logged in.""",
+expires, the granted scopes and whether a refresh token is present (and whether the
+identity provider already rejected it). Tokens are never printed. Makes no network
+request unless --check is given. Exits with code 3 when not logged in, or when the
+session is over (the refresh token was rejected and the access token has expired).""",
     "profile": """\
 Print your EarthScope user profile (GET beta/user/profile) as JSON.""",
     "download": """\
@@ -152,6 +154,13 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
         )
     elif name in ("status", "profile"):
         _json_option(parser)
+        if name == "status":
+            parser.add_argument(
+                "--check",
+                action="store_true",
+                help="verify the session with the identity provider (one refresh, which "
+                "rotates the refresh token)",
+            )
     elif name == "download":
         _add_download_options(parser)
     elif name == "dropoff":

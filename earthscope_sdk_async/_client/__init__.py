@@ -9,6 +9,7 @@ from ._async_client import AsyncEarthScopeClient as AsyncEarthScopeClient
 from ._aws import AwsCredentials as AwsCredentials
 from ._aws import AwsCredentialsRequest as AwsCredentialsRequest
 from ._aws import AwsTemporaryCredentials as AwsTemporaryCredentials
+from ._profile import UserProfile as UserProfile
 from ._sync_client import EarthScopeClient as EarthScopeClient
 from ._sync_client import SyncDropoffService as SyncDropoffService
 from ._sync_client import SyncUserService as SyncUserService
@@ -26,5 +27,6 @@ __all__ = [
     "RetryPolicy",
     "SyncDropoffService",
     "SyncUserService",
+    "UserProfile",
     "UserService",
 ]

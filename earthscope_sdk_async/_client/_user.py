@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ApiError, AwsRoleDeniedError, ConfigError, InvalidResponseError
+from .._errors import ApiError, AwsRoleDeniedError, ConfigError
 from .._s3._tools import TOOL_THRESHOLD, AsyncObstoreCredentials, aioboto3_session
 from ._aws import (
     CURRENT_ROLE,
@@ -23,9 +23,12 @@ from ._aws import (
     threshold_seconds,
 )
 from ._json import decode_json, invalid_response, json_object
+from ._profile import UserProfile, parse_user_profile
 from ._single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
+    import httpx
+
     from .._http import Requester
 
 __all__ = ["UserService"]
@@ -69,14 +72,19 @@ class UserService:
         self._userinfo.clear()
         self._aws.clear()
 
-    async def get_profile(self) -> dict[str, Any]:
-        """The user's EarthScope profile (``GET beta/user/profile``).
+    async def get_profile(self) -> UserProfile:
+        """The user's EarthScope profile (``GET beta/user/profile``), typed as in
+        earthscope-sdk 1.9.3; fields newer than the model are in ``profile.raw``.
 
         Raises:
-            ApiError: the API refused, failed, or did not answer a JSON object.
+            ApiError: the API refused or failed, or its answer is not a usable profile (not
+                a JSON object, or a field missing or ill-typed: the message names it).
         """
         response = await self._requester.request("GET", "beta/user/profile")
-        return json_object(response, "user profile")
+        try:
+            return parse_user_profile(decode_json(response, "user profile"))
+        except ValueError as exc:
+            raise invalid_response(response, "user profile", str(exc)) from None
 
     async def get_userinfo(self, *, refresh: bool = False) -> dict[str, Any]:
         """The OIDC userinfo claims of the signed-in user (``GET {domain}userinfo``).
@@ -86,9 +94,8 @@ class UserService:
 
         Raises:
             ConfigError: ``settings.scope`` lacks ``openid``, which userinfo needs (C50).
-            InvalidResponseError: the answer's ``sub`` is missing or differs from the held
-                id token's (C50).
-            ApiError: the identity provider refused or failed.
+            ApiError: the identity provider refused or failed, or its answer is unusable
+                (not a JSON object; ``sub`` missing or differing from the held id token's, C50).
         """
         settings = self._requester.settings
         if "openid" not in settings.scope.split():
@@ -105,28 +112,24 @@ class UserService:
                 "GET", settings.userinfo_url, headers={"Authorization": f"Bearer {token}"}
             )
             info = json_object(response, "userinfo")
-            self._check_subject(info)
+            self._check_subject(response, info)
             return info, self.userinfo_ttl
 
         return dict(await self._userinfo.get(key, fetch, force=refresh))
 
-    def _check_subject(self, info: dict[str, Any]) -> None:
+    def _check_subject(self, response: httpx.Response, info: dict[str, Any]) -> None:
         sub = info.get("sub")
         if not isinstance(sub, str) or not sub:
-            raise InvalidResponseError(
-                "userinfo answered without a 'sub' claim; the identity provider is "
-                "misbehaving, try again later",
-                status_code=200,
-            )
+            raise invalid_response(response, "userinfo", "it has no 'sub' claim")
         tokens = self._requester.tokens.tokens
         claims = tokens.id_claims if tokens is not None else None
         expected = claims.get("sub") if claims else None
         if isinstance(expected, str) and expected != sub:
-            raise InvalidResponseError(
-                "userinfo describes another user than the held id token (the 'sub' claims "
-                "differ, C50); log out and log in again",
-                status_code=200,
-                error="sub_mismatch",
+            raise invalid_response(
+                response,
+                "userinfo",
+                "it describes another user than the held id token (the 'sub' claims differ, "
+                "C50); log out and log in again",
             )
 
     async def lookup_anon(self, *, ids: Sequence[str] = (), emails: Sequence[str] = ()) -> Any:

@@ -38,6 +38,7 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
+from .._network_errors import network_failure
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
@@ -317,10 +318,8 @@ class FileDownload:
 
     def transport_failure(self, exc: httpx.HTTPError) -> Failure:
         """A network failure during the GET (retryable like any idempotent request)."""
-        error = TransportError(
-            f"GET {self.safe_url} failed: {type(exc).__name__} (network problem); "
-            "check your connection and try again"
-        )
+        what = f"GET {self.safe_url}"
+        error = TransportError(network_failure(what, exc, setting="that the URL is right"))
         error.__cause__ = exc
         return Failure(error, retryable_transport("GET", exc))
 

@@ -1,9 +1,10 @@
 r"""Progress of a bulk download: the throttled tracker, and the bar shown for ``progress=True``.
 
-The default bar is ``tqdm.auto.tqdm`` when tqdm is installed (a widget in Jupyter, text in
-a terminal), else :class:`TextProgressBar`: one line on stderr rewritten with ``\\r``
-(Jupyter renders that in place too). tqdm is optional and imported only for
-``progress=True``.
+The default bar is, in a Jupyter notebook, tqdm's widget (with tqdm and ipywidgets, the
+``notebook`` extra) or rich output updated in place, both leaving a readable state in the
+saved notebook; elsewhere ``tqdm.auto.tqdm`` when tqdm is installed, else
+:class:`TextProgressBar`: one line on stderr rewritten with ``\\r``. tqdm is optional and
+imported only for ``progress=True``.
 
 Every call happens in the event loop running the download: for the blocking
 ``EarthScopeClient`` that is the client's loop thread, never the caller's thread. The
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TextIO, TypeAlias
 
 from .._errors import ConfigError
+from .._notebook import in_notebook
 from ._types import DownloadProgress
 
 __all__ = [
@@ -169,8 +171,13 @@ class TqdmProgressBar:
 
 
 def default_progress_bar(label: str = "download") -> ProgressBar:
-    """The bar used for ``progress=True``: tqdm's (``tqdm.auto``) if installed, else text;
-    ``label`` names the operation (``upload`` for dropoff uploads)."""
+    """The bar used for ``progress=True``: in a Jupyter notebook, a live bar that leaves a
+    readable saved state (see ``_notebook_progress``); elsewhere tqdm's if installed, else
+    text on stderr. ``label`` names the operation (``upload`` for dropoff uploads)."""
+    if in_notebook():
+        from ._notebook_progress import notebook_progress_bar
+
+        return notebook_progress_bar(label)
     try:
         from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:

@@ -19,6 +19,7 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
+from .._network_errors import API_SETTING, network_failure
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
@@ -50,10 +51,8 @@ class ApiCall:
 
 
 def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
-    return TransportError(
-        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem); "
-        "check your connection and try again"
-    )
+    what = f"{call.method} {call.safe_url}"
+    return TransportError(network_failure(what, exc, setting=API_SETTING))
 
 
 def _invalid_url(call: ApiCall, why: str) -> ConfigError:

@@ -144,6 +144,7 @@ class Router:
             {
                 "user_id": who.sub,
                 "email": who.email,
+                "primary_email": who.email,
                 "first_name": "Fake",
                 "last_name": "User",
                 "country_code": "US",
@@ -151,6 +152,8 @@ class Router:
                 "institution": "Fake University",
                 "work_sector": "academic",
                 "user_type": "researcher",
+                "created_at": "2024-01-15T12:00:00Z",
+                "updated_at": "2025-06-01T08:30:00Z",
             },
         )
 

@@ -21,6 +21,7 @@ from earthscope_sdk_async import (
     SyncUserService,
     TokenManager,
     Tokens,
+    UserProfile,
 )
 
 
@@ -51,7 +52,7 @@ def check_client(client: EarthScopeClient) -> None:
 
 def check_user(client: EarthScopeClient) -> None:
     user = client.user
-    assert_type(user.get_profile(), dict[str, Any])
+    assert_type(user.get_profile(), UserProfile)
     assert_type(user.get_userinfo(), dict[str, Any])
     assert_type(user.get_userinfo(refresh=True), dict[str, Any])
     ids: Sequence[str] = ["a"]
