@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from _moto import MotoS3
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -50,3 +55,15 @@ def http_backend(
         pytest.importorskip("aiohttp")
     monkeypatch.setattr(_http_pool, "auto_backend", lambda: backend)
     return backend
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """A real S3 server (moto, server mode, signatures checked) on 127.0.0.1 for the session."""
+    from _moto import start_threaded
+
+    server, s3 = start_threaded()
+    try:
+        yield s3
+    finally:
+        server.stop()

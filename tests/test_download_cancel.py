@@ -20,7 +20,9 @@ from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._download import DownloadProgress
 from earthscope_sdk_async.testing import FakeEarthScope
 
-pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+# httpcore only: the race needs data piling up mid-body when the cancel lands, which the
+# aiohttp backend (several times faster on this workload) rarely leaves; cancelling on aiohttp
+# is covered by test_download.py::test_cancellation_leaves_only_part_files.
 
 ROUNDS = 6
 

@@ -10,7 +10,7 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -20,6 +20,7 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
+from .._network_errors import API_SETTING, network_failure
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
@@ -39,6 +40,10 @@ class ApiCall:
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = True
+    auth: httpx.Auth | None = None
+    """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
+    error: Callable[[httpx.Response], ApiError] = api_error_from_response
+    """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
 
     @property
     def safe_url(self) -> str:
@@ -47,10 +52,8 @@ class ApiCall:
 
 
 def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
-    return TransportError(
-        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem); "
-        "check your connection and try again"
-    )
+    what = f"{call.method} {call.safe_url}"
+    return TransportError(network_failure(what, exc, setting=API_SETTING))
 
 
 def _invalid_url(call: ApiCall, why: str) -> ConfigError:
@@ -87,7 +90,12 @@ async def _attempt(
 ) -> httpx.Response | Failure:
     try:
         response = await http.request(
-            call.method, call.url, json=call.json, params=call.params, headers=call.headers
+            call.method,
+            call.url,
+            json=call.json,
+            params=call.params,
+            headers=call.headers,
+            auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
@@ -103,7 +111,7 @@ async def _attempt(
     retryable = call.retry and retryable_status(
         call.method, response.status_code, has_retry_after=wait is not None
     )
-    return Failure(api_error_from_response(response), retryable, wait, response.status_code == 429)
+    return Failure(call.error(response), retryable, wait, response.status_code == 429)
 
 
 def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:

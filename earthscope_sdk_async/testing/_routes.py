@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ._aws import AwsRoles
+from ._dropoff import DropoffRegistry
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
 from ._log import RecordedRequest
@@ -31,9 +31,17 @@ class Router:
     """Maps a recorded request to a :class:`Response` (synchronously, no I/O)."""
 
     def __init__(
-        self, *, oauth: OAuthEndpoints, authority: TokenAuthority, files: FileStore
+        self,
+        *,
+        oauth: OAuthEndpoints,
+        authority: TokenAuthority,
+        files: FileStore,
+        dropoff: DropoffRegistry | None = None,
+        aws: AwsRoles | None = None,
     ) -> None:
+        self.dropoff = dropoff if dropoff is not None else DropoffRegistry()
         self.oauth = oauth
+        self.aws = aws if aws is not None else AwsRoles()
         self.authority = authority
         self.files = files
         self.base_url = ""
@@ -136,6 +144,7 @@ class Router:
             {
                 "user_id": who.sub,
                 "email": who.email,
+                "primary_email": who.email,
                 "first_name": "Fake",
                 "last_name": "User",
                 "country_code": "US",
@@ -143,6 +152,8 @@ class Router:
                 "institution": "Fake University",
                 "work_sector": "academic",
                 "user_type": "researcher",
+                "created_at": "2024-01-15T12:00:00Z",
+                "updated_at": "2025-06-01T08:30:00Z",
             },
         )
 
@@ -153,6 +164,10 @@ class Router:
         path = request.path
         if path.startswith("/beta/user/credentials/aws/") and request.method == "GET":
             return self._bearer(self._aws)(request)
+        if path.startswith("/beta/dropoff/") and request.method == "GET":
+            return self._bearer(lambda r, who: self.dropoff.handle(r.path, r.query, who.sub))(
+                request
+            )
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
         if path.rstrip("/") == "/api/v0/user" and request.method == "GET":  # earthscope-sdk 0.2.1
@@ -161,17 +176,10 @@ class Router:
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
         role = unquote(request.path.rsplit("/", 1)[-1])
-        expiration = datetime.now(timezone.utc) + timedelta(hours=1)
-        return json_response(
-            200,
-            {
-                "aws_access_key_id": "ASIA" + secrets.token_hex(8).upper(),
-                "aws_secret_access_key": secrets.token_urlsafe(30),
-                "aws_session_token": secrets.token_urlsafe(60),
-                "expiration": expiration.isoformat(timespec="seconds"),
-                "role": role,
-            },
-        )
+        body = self.aws.issue(role, request.query)
+        if body is None:
+            return json_response(403, {"detail": f"Not authorized to assume role {role!r}"}, {})
+        return json_response(200, body)
 
     def _anon(self, request: RecordedRequest, who: AccessRecord) -> Response:
         body: Any = request.json if isinstance(request.json, dict) else {}
