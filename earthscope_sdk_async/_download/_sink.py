@@ -3,8 +3,9 @@ writes (and hash updates) off the event loop, each shielded from cancellation.
 
 A body of at most 1 MiB costs a single worker-thread call at its end: open, write, close
 and the caller's ``then`` (the rename of a complete file). A larger body gets a writer
-thread of its own, fed ~1 MiB batches through a queue of two while the event loop keeps
-reading, so disk and network overlap; the last call closes the file and runs ``then``. The
+thread of its own after its first batch (written, and reported, by a worker-thread call),
+fed ~1 MiB batches through a queue of two while the event loop keeps reading, so disk and
+network overlap; the last call closes the file and runs ``then``. The
 pieces are written one by one to an unbuffered file (no join, no ``bytearray +=``: a body
 is never copied on its way to disk). Not from the event loop, even for a few KiB: creating
 and renaming a file takes 0.2-2 ms on a busy disk (measured on ext4), which would stall
@@ -44,10 +45,10 @@ class _Writer:
     """A thread writing the batches of one large body while the event loop reads the next
     ones (disk and network overlap). At most :data:`QUEUED` batches wait for it."""
 
-    def __init__(self, write: Callable[[list[bytes]], None]) -> None:
+    def __init__(self, write: Callable[[list[bytes]], None], done: int) -> None:
         self._write = write
         self._queue: queue.Queue[list[bytes] | None] = queue.Queue(QUEUED)
-        self.done = 0  # bytes written so far (only this thread adds to it)
+        self.done = done  # bytes in the file so far (only this thread adds to it)
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="earthscope-writer", daemon=True)
         self._thread.start()
@@ -143,7 +144,7 @@ class BodySink:
             if self._file is not None:
                 self._file.close()
         if then is not None:
-            done = writer.done if writer is not None else 0
+            done = writer.done if writer is not None else self.written
             then(done + sum(map(len, pieces)))
 
     def _account(self) -> None:
@@ -172,8 +173,14 @@ class BodySink:
             return
         if not size:
             return
+        if self._file is None:  # the first batch: written before anything else happens
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._write, pieces)
+            self.written += size
+            self._on_written(size)
+            return
         if self._writer is None:
-            self._writer = _Writer(self._write)
+            self._writer = _Writer(self._write, self.written)
         self._writer.check()
         if not self._writer.offer(pieces):  # the disk is behind: wait for room
             with anyio.CancelScope(shield=True):
