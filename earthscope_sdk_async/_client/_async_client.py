@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -27,6 +27,10 @@ from ._prompt import default_prompt
 from ._requester import Requester
 from ._retry import RetryPolicy, SharedPause
 from ._user import UserService
+
+if TYPE_CHECKING:
+    from .._data import DataService
+    from .._discover import DiscoveryService
 
 __all__ = ["AsyncEarthScopeClient"]
 
@@ -87,6 +91,8 @@ class AsyncEarthScopeClient:
         """The one way this client's services reach the API (retries, shared 429 pause)."""
         self.user = UserService(self.requester)
         """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
+        self._discover: DiscoveryService | None = None
+        self._data: DataService | None = None
         self._http = http_client
         self._owns_http = http_client is None
         self._binding: LoopBinding | None = None
@@ -158,6 +164,26 @@ class AsyncEarthScopeClient:
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
         )
+
+    # -- services ------------------------------------------------------------------------
+
+    @property
+    def discover(self) -> DiscoveryService:
+        """Find networks, stations, sessions and streams (``beta/discover``)."""
+        if self._discover is None:
+            from .._discover import DiscoveryService
+
+            self._discover = DiscoveryService(self.requester)
+        return self._discover
+
+    @property
+    def data(self) -> DataService:
+        """GNSS data products as Arrow tables (needs the ``arrow`` extra)."""
+        if self._data is None:
+            from .._data import DataService
+
+            self._data = DataService(self.requester, self.discover)
+        return self._data
 
     # -- API requests ----------------------------------------------------------------------
 

@@ -75,20 +75,22 @@ class Requester:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send an API request (bearer token, one 401 refresh+retry) with the client's retry
         policy; return the successful (2xx, fully read) response.
 
         A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
         only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured).
+        honoured). ``timeout`` (seconds) replaces the client's per-request timeouts for
+        this call (the data products use 30 s, like earthscope-sdk 1.9.3).
 
         Raises:
             ApiError: a non-2xx answer (after retries, for retryable ones).
             TransportError: the network failed (after retries, where allowed).
             ClientClosedError: the client was closed.
         """
-        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry)
+        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, timeout)
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )

@@ -45,6 +45,7 @@ class ApiCall:
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = True
+    timeout: float | None = None
 
     @property
     def safe_url(self) -> str:
@@ -82,8 +83,14 @@ async def _attempt(
     http: httpx.AsyncClient, call: ApiCall, clock: Clock
 ) -> httpx.Response | _Failure:
     try:
+        extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
         response = await http.request(
-            call.method, call.url, json=call.json, params=call.params, headers=call.headers
+            call.method,
+            call.url,
+            json=call.json,
+            params=call.params,
+            headers=call.headers,
+            **extra,
         )
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None

@@ -13,6 +13,7 @@ from earthscope_sdk_async._settings import Settings
 from earthscope_sdk_async._tokens import Tokens
 
 from ._app import App
+from ._catalogue import Catalogue
 from ._device import DeviceCodeInfo, DeviceCodes
 from ._faults import FaultAction, FaultQueue, make_fault
 from ._files import FileStore
@@ -125,6 +126,11 @@ class FakeEarthScope:
         await anyio.to_thread.run_sync(self.stop)
 
     # -- addresses and settings ------------------------------------------------------------
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The datasources served by discovery and the data products (add stations to it)."""
+        return self._router.catalogue
 
     @property
     def url(self) -> str:

@@ -1,0 +1,142 @@
+"""Executing requests: bounded concurrency, decode on arrival, merge per time unit.
+
+Requests are taken in order, at most ``concurrency`` fetched or waiting to be consumed at
+a time (a sliding window, so memory stays bounded whatever the plan's size). Each answer is
+decoded and transformed in a worker thread as soon as it arrives; the raw body is dropped
+then. The consumer takes answers in request order, and when every request of a *unit*
+(requests overlapping in time) is in, merges them into time order and hands the tables to
+``sink``. A 404 is "no data" and skipped. Any other failure aborts the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._errors import ApiError
+
+if TYPE_CHECKING:
+    from .._client._download_progress import Tracker
+    from .._client._requester import Requester
+    from ._arrow import Piece
+
+__all__ = ["Job", "LimitHit", "Run", "execute"]
+
+logger = logging.getLogger(__name__)
+
+ARROW = {"accept": "application/vnd.apache.arrow.stream"}
+REQUEST_TIMEOUT = 30.0
+_DECODERS = anyio.CapacityLimiter(2)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request: where, with what, and how to turn its body into a :class:`Piece`."""
+
+    path: str
+    params: dict[str, Any]
+    transform: Callable[[Any], Piece]
+    unit: int
+
+
+@dataclass
+class Run:
+    """The state of one execution, readable after it stopped (for partial results)."""
+
+    total: int
+    memory_limit: int | None = None
+    done: int = 0
+    nbytes: int = 0
+    buffered: list[Piece] = field(default_factory=list)
+    limit_hit: bool = False
+
+
+class LimitHit(Exception):
+    """The memory limit was exceeded (``run`` holds what was fetched)."""
+
+
+async def fetch_piece(requester: Requester, job: Job, tracker: Tracker | None) -> Piece | None:
+    """Fetch ``job`` and transform its body in a thread; ``None`` for a 404 (no data)."""
+    try:
+        response = await requester.request(
+            "GET", job.path, params=job.params, headers=ARROW, timeout=REQUEST_TIMEOUT
+        )
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+        logger.debug("no data for %s %s", job.path, job.params)
+        return None
+    body = response.content
+    del response
+    if tracker is not None:
+        tracker.add_bytes(len(body))
+    from ._arrow import decode_stream
+
+    def work() -> Piece:
+        return job.transform(decode_stream(body))
+
+    return await anyio.to_thread.run_sync(work, limiter=_DECODERS)
+
+
+async def execute(
+    requester: Requester,
+    jobs: Sequence[Job],
+    run: Run,
+    sink: Callable[[list[Piece]], Awaitable[None]],
+    *,
+    concurrency: int,
+    tracker: Tracker | None = None,
+) -> None:
+    """Fetch ``jobs`` (ordered by unit) and call ``sink`` with each complete unit's pieces.
+
+    Raises:
+        LimitHit: ``run.memory_limit`` was exceeded.
+    """
+    results: dict[int, Piece | BaseException | None] = {}
+    ready = [anyio.Event() for _ in jobs]
+    window = anyio.Semaphore(max(1, concurrency))
+    failure: BaseException | None = None
+
+    async def worker(index: int) -> None:
+        try:
+            results[index] = await fetch_piece(requester, jobs[index], tracker)
+        except Exception as exc:  # handed to the consumer, raised without an exception group
+            results[index] = exc
+        ready[index].set()
+
+    async def producer(tg: anyio.abc.TaskGroup) -> None:
+        for index in range(len(jobs)):
+            await window.acquire()
+            tg.start_soon(worker, index)
+
+    async def consume() -> BaseException | None:
+        for index, job in enumerate(jobs):
+            await ready[index].wait()
+            piece = results.pop(index)
+            window.release()
+            if isinstance(piece, BaseException):
+                return piece
+            run.done += 1
+            if tracker is not None:
+                tracker.file_done()
+            if piece is not None:
+                run.buffered.append(piece)
+                run.nbytes += piece.nbytes
+            if run.memory_limit is not None and run.nbytes > run.memory_limit:
+                run.limit_hit = True
+                return LimitHit()
+            if index + 1 == len(jobs) or jobs[index + 1].unit != job.unit:
+                pieces, run.buffered = run.buffered, []
+                await sink(pieces)
+        return None
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(producer, tg)
+        failure = await consume()
+        tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
