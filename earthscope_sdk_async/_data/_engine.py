@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 ARROW = {"accept": "application/vnd.apache.arrow.stream"}
 REQUEST_TIMEOUT = 30.0
-_DECODERS = anyio.CapacityLimiter(2)
+DECODE_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,9 @@ class LimitHit(Exception):
     """The memory limit was exceeded (``run`` holds what was fetched)."""
 
 
-async def fetch_piece(requester: Requester, job: Job, tracker: Tracker | None) -> Piece | None:
+async def fetch_piece(
+    requester: Requester, job: Job, tracker: Tracker | None, decoders: anyio.CapacityLimiter
+) -> Piece | None:
     """Fetch ``job`` and transform its body in a thread; ``None`` for a 404 (no data)."""
     try:
         response = await requester.request(
@@ -79,7 +81,7 @@ async def fetch_piece(requester: Requester, job: Job, tracker: Tracker | None) -
     def work() -> Piece:
         return job.transform(decode_stream(body))
 
-    return await anyio.to_thread.run_sync(work, limiter=_DECODERS)
+    return await anyio.to_thread.run_sync(work, limiter=decoders)
 
 
 async def execute(
@@ -99,11 +101,12 @@ async def execute(
     results: dict[int, Piece | BaseException | None] = {}
     ready = [anyio.Event() for _ in jobs]
     window = anyio.Semaphore(max(1, concurrency))
+    decoders = anyio.CapacityLimiter(DECODE_THREADS)
     failure: BaseException | None = None
 
     async def worker(index: int) -> None:
         try:
-            results[index] = await fetch_piece(requester, jobs[index], tracker)
+            results[index] = await fetch_piece(requester, jobs[index], tracker, decoders)
         except Exception as exc:  # handed to the consumer, raised without an exception group
             results[index] = exc
         ready[index].set()

@@ -322,9 +322,10 @@ class AsyncGnssEphemerisPositionsQueryPlan(AsyncQueryPlan[Any]):
                 f"sample_interval must be a timedelta of at least 200 ms, got {sample_interval!r}"
             )
         self.sample_interval = sample_interval
-        points = [] if reference_point is None else as_list("reference_point", reference_point)
-        if isinstance(reference_point, GeodeticCoordinate):
-            points = [reference_point]
+        if reference_point is None or isinstance(reference_point, GeodeticCoordinate):
+            points = [] if reference_point is None else [reference_point]
+        else:
+            points = as_list("reference_point", reference_point)
         if not all(isinstance(p, GeodeticCoordinate) for p in points):
             raise ConfigError("reference_point must be a GeodeticCoordinate (or a list of them)")
         self.reference_points: list[GeodeticCoordinate | None] = list(points) or [None]
