@@ -27,6 +27,8 @@ _MODULES = {
     "profile": "_info",
     "download": "_download",
     "demo": "_demo",
+    "discover": "_data",
+    "data": "_data",
 }
 
 

@@ -10,6 +10,7 @@ import argparse
 
 from earthscope_sdk_async._version import __version__
 
+from ._data_args import add_data_options, add_discover_options
 from ._errors import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser"]
@@ -44,6 +45,8 @@ COMMANDS: dict[str, str] = {
     "status": "show who is logged in and until when (never the tokens)",
     "profile": "print your EarthScope user profile as JSON",
     "download": "download files concurrently, with progress and a summary",
+    "discover": "list EarthScope networks, stations, sessions or streams",
+    "data": "fetch GNSS observations, positions or ephemeris into Parquet or CSV",
     "demo": "walk the whole journey against a built-in fake EarthScope (offline)",
 }
 """Command name -> one-line summary, in the order of ``--help``."""
@@ -77,6 +80,15 @@ file is saved under the last segment of its URL; existing files are skipped (unl
 --overwrite) and partial downloads are resumed, so running the same command again
 retries only what failed. Exits with code 7 when some files failed; when every file
 failed for the same reason, with that reason's code (e.g. 3 not logged in, 5 network).""",
+    "discover": """\
+List datasources (GET beta/discover/datasource/...): networks, stations, sessions or
+streams, filtered by --network/--station/--interval, as a table or --json. Every page is
+followed: nothing is cut at 1,000 unless you pass --limit.""",
+    "data": """\
+Fetch a GNSS data product for --station between --start and --end (UTC) into -o:
+out.parquet, out.csv, or a directory/ (one Parquet file per station and day, written
+atomically; running the same command again skips the finished files). Shows a progress
+bar. Needs the 'arrow' extra (pip install 'earthscope-sdk-async[arrow]').""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
@@ -134,6 +146,10 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
         _json_option(parser)
     elif name == "download":
         _add_download_options(parser)
+    elif name == "discover":
+        add_discover_options(parser)
+    elif name == "data":
+        add_data_options(parser)
 
 
 def _add_download_options(parser: argparse.ArgumentParser) -> None:
