@@ -92,7 +92,8 @@ bar. Needs the 'arrow' extra (pip install 'earthscope-sdk-async[arrow]').""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
-200-file concurrent download with the progress bar, a forced refresh and logout. Needs no
+200-file concurrent download with the progress bar, station discovery, a day of GNSS
+observations into Parquet, a forced refresh and logout. Needs no
 account and no network; your own tokens are not touched.""",
 }
 
