@@ -8,7 +8,7 @@ no service reads the client's private state and no service imports the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -94,3 +94,30 @@ class Requester:
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )
+
+    async def request_streamed(
+        self,
+        method: str,
+        url_or_path: str,
+        consume: Callable[[httpx.Response], Awaitable[Any]],
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """Like :meth:`request`, but a successful body is not read into memory: ``await
+        consume(response)`` reads it (``response.aiter_bytes()``) and its result is
+        returned. A network failure while reading is retried like any other.
+
+        Raises:
+            ApiError: a non-2xx answer (after retries, for retryable ones).
+            TransportError: the network failed (after retries, where allowed).
+        """
+        call = ApiCall(
+            method.upper(), self.url(url_or_path), None, params, headers, retry, timeout, consume
+        )
+        response = await send_with_retries(
+            self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
+        )
+        return response.extensions["consumed"]

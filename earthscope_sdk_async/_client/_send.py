@@ -10,7 +10,7 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,7 @@ class ApiCall:
     headers: Mapping[str, str] | None = None
     retry: bool = True
     timeout: float | None = None
+    consume: Callable[[httpx.Response], Awaitable[Any]] | None = None
 
     @property
     def safe_url(self) -> str:
@@ -79,19 +80,33 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
         raise _invalid_url(call, f"port {port} is outside 1..65535")
 
 
+async def _send(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    consume: Callable[[httpx.Response], Awaitable[Any]] | None,
+) -> httpx.Response:
+    """Send; read the body, or hand a successful one to ``consume`` (its result goes to
+    ``response.extensions["consumed"]``)."""
+    response = await http.send(request, stream=True)
+    try:
+        if consume is not None and response.is_success:
+            response.extensions = {**response.extensions, "consumed": await consume(response)}
+        else:
+            await response.aread()
+    finally:
+        await response.aclose()
+    return response
+
+
 async def _attempt(
     http: httpx.AsyncClient, call: ApiCall, clock: Clock
 ) -> httpx.Response | _Failure:
     try:
         extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
-        response = await http.request(
-            call.method,
-            call.url,
-            json=call.json,
-            params=call.params,
-            headers=call.headers,
-            **extra,
+        request = http.build_request(
+            call.method, call.url, json=call.json, params=call.params, headers=call.headers, **extra
         )
+        response = await _send(http, request, call.consume)
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:

@@ -45,9 +45,9 @@ class Piece:
         return int(self.table.nbytes)
 
 
-def decode_stream(body: bytes) -> pa.Table:
+def decode_stream(body: pa.Buffer) -> pa.Table:
     """An Arrow IPC stream as a table (zero-copy over ``body``)."""
-    with pa.ipc.open_stream(pa.py_buffer(body)) as reader:
+    with pa.ipc.open_stream(body) as reader:
         return reader.read_all()
 
 
@@ -120,13 +120,28 @@ def _merge_window(parts: list[tuple[Piece, int, int]], lo: int) -> pa.Table:
     return table.take(pa.array(order))
 
 
-def merge_pieces(pieces: Sequence[Piece], schema: pa.Schema) -> list[pa.Table]:
-    """The rows of ``pieces`` in (time, rank, within) order, as tables (one per window)."""
-    pieces = [sort_piece_by_time(p) for p in pieces if p.table.num_rows]
+def merge_pieces(pieces: list[Piece], schema: pa.Schema) -> list[pa.Table]:
+    """The rows of ``pieces`` in (time, rank, within) order, as tables (one per window).
+
+    ``pieces`` is emptied (so the bodies can be freed as soon as the merge is done).
+    """
+    pieces[:] = [sort_piece_by_time(p) for p in pieces if p.table.num_rows]
     if not pieces:
         return []
-    if max(p.rank for p in pieces) >= MAX_RANK:
-        return [_sort_generic(pieces, schema)]
+    try:
+        if max(p.rank for p in pieces) >= MAX_RANK:
+            return [_sort_generic(pieces, schema)]
+        return _merge_sorted(pieces)
+    finally:
+        pieces.clear()
+
+
+def release_memory() -> None:
+    """Give the memory of freed response bodies back to the OS (the pool keeps it else)."""
+    pa.default_memory_pool().release_unused()
+
+
+def _merge_sorted(pieces: list[Piece]) -> list[pa.Table]:
     start = min(int(p.times[0]) for p in pieces)
     stop = max(int(p.times[-1]) for p in pieces) + 1
     out = []

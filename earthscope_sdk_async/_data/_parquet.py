@@ -113,7 +113,7 @@ async def _write_one(
     tracker: Tracker | None,
     report: ParquetReport,
 ) -> None:
-    from ._arrow import merge_pieces
+    from ._arrow import merge_pieces, release_memory
 
     schema = plan._schema()
     writer = _PartitionWriter(final, schema)
@@ -121,6 +121,7 @@ async def _write_one(
     async def sink(pieces: list[Piece]) -> None:
         def work() -> None:
             writer.write(merge_pieces(pieces, schema))
+            release_memory()
 
         await anyio.to_thread.run_sync(work)
 

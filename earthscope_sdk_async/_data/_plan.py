@@ -33,7 +33,7 @@ __all__ = ["AsyncQueryPlan", "require_pyarrow"]
 
 R = TypeVar("R", bound=tuple[Any, ...])
 Self = TypeVar("Self", bound="AsyncQueryPlan[Any]")
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 4
 
 
 def require_pyarrow() -> None:
@@ -196,7 +196,7 @@ class AsyncQueryPlan(Generic[R]):
         return self
 
     def with_concurrency(self: Self, requests: int) -> Self:
-        """Fetch at most ``requests`` at once (default 8)."""
+        """Fetch at most ``requests`` at once (default 4)."""
         if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
             raise ConfigError(f"concurrency must be an int >= 1, got {requests!r}")
         self.concurrency = requests
@@ -218,7 +218,7 @@ class AsyncQueryPlan(Generic[R]):
 
     async def _run(self, requests: Sequence[R], progress: ProgressOption = None) -> pa.Table:
         from .._client._download_progress import Tracker, resolve_progress
-        from ._arrow import merge_pieces
+        from ._arrow import merge_pieces, release_memory
 
         schema = self._schema()
         jobs = self._jobs(requests)
@@ -227,6 +227,7 @@ class AsyncQueryPlan(Generic[R]):
 
         async def sink(pieces: list[Piece]) -> None:
             out.extend(await anyio.to_thread.run_sync(merge_pieces, pieces, schema))
+            await anyio.to_thread.run_sync(release_memory)
 
         callback, bar = resolve_progress(progress)
         tracker = Tracker(callback, len(jobs)) if callback is not None else None

@@ -189,6 +189,8 @@ class Catalogue:
     streams: list[FakeStream] = field(default_factory=list)
     max_epochs: int = 11520
     """Observations requests over this many epochs answer 422."""
+    body_cache_bytes: int = 256 << 20
+    """How many bytes of generated data-product bodies are kept for repeated requests."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()

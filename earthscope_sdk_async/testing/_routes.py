@@ -190,7 +190,7 @@ class Router:
         if not is_data_path(request.path):
             return json_response(404, {"detail": f"Not found: {request.path}"})
         if self._bodies is None:
-            self._bodies = BodyCache()
+            self._bodies = BodyCache(self.catalogue.body_cache_bytes)
         return serve_data(self.catalogue, self._bodies, request)
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
