@@ -149,7 +149,11 @@ def observations(catalogue: Catalogue, request: RecordedRequest) -> bytes | None
         "range": base + seconds * 0.5,
         "phase": base * 5.25 + seconds,
         "doppler": np.sin(seconds / 600.0 + sat_col) * 3000.0,
-        "snr": (35.0 + (sat_col % 7) + (obs_col & 0xF)).astype(np.float32),
+        "snr": (
+            38.0
+            + 8.0 * np.sin(seconds / 5400.0 + sat_col + _seed(session.station.code))
+            + (obs_col & 0xF) * 0.5
+        ).astype(np.float32),
         "slip": (time_col // session.interval_ms % 97 == 0).astype(np.uint8),
         "flags": np.zeros(len(time_col), np.uint8),
         "fcn": np.where(sys_col == 2, sat_col.astype(np.int8) - 3, 0).astype(np.int8),
