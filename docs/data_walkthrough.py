@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 import matplotlib
 
 matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
+import matplotlib.pyplot as plt
+import pyarrow.compute as pc
 
-from earthscope_sdk_async import EarthScopeClient, MemoryTokenStore  # noqa: E402
-from earthscope_sdk_async.testing import FakeEarthScope  # noqa: E402
+from earthscope_sdk_async import EarthScopeClient, MemoryTokenStore
+from earthscope_sdk_async.testing import FakeEarthScope
 
 
-def walkthrough(out: str) -> None:
+def walkthrough(out: str) -> None:  # noqa: D103 - shown in the docs as is
     # A fake EarthScope on 127.0.0.1; with a real account: `with EarthScopeClient() as client:`
     with FakeEarthScope() as fake, EarthScopeClient(
         fake.settings(), store=MemoryTokenStore(fake.issue_tokens())
