@@ -6,6 +6,7 @@ plans work in plain scripts and in Jupyter (whose loop is running in the caller'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -205,3 +206,19 @@ class SyncDataService:
         """See :meth:`DataService.gnss_ephemeris_positions`."""
         plan = self._service().gnss_ephemeris_positions(**kwargs)
         return GnssEphemerisPositionsQueryPlan(plan, self._call)
+
+
+def _copy_signatures() -> None:
+    """Give the sync data methods the keyword arguments of the async ones (for help())."""
+    from ._service import DataService
+
+    for name in ("gnss_observations", "gnss_instantaneous_positions", "gnss_ephemeris_positions"):
+        source = inspect.signature(getattr(DataService, name))
+        method = getattr(SyncDataService, name)
+        returned = inspect.signature(method).return_annotation
+        parameters = list(source.parameters.values())
+        method.__signature__ = source.replace(parameters=parameters, return_annotation=returned)
+        method.__doc__ = getattr(DataService, name).__doc__
+
+
+_copy_signatures()
