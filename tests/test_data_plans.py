@@ -14,6 +14,7 @@ import pytest
 from earthscope_sdk_async import (
     AsyncEarthScopeClient,
     ConfigError,
+    DownloadProgress,
     EarthScopeError,
     FloatFilter,
     GeodeticCoordinate,
@@ -332,3 +333,38 @@ async def test_truncated_and_503_answers_are_retried(fake_earthscope: FakeEarthS
     assert table.num_rows == 240 * ROWS_PER_EPOCH
     assert len(data_requests(fake_earthscope)) == 3  # truncated, 503, then the whole body
     assert fake_earthscope.pending_faults == 0
+
+
+async def test_progress_callback_counts_requests_and_bytes(fake_earthscope: FakeEarthScope) -> None:
+    seen: list[DownloadProgress] = []
+    async with make_client(fake_earthscope) as client:
+        plan = client.data.gnss_observations(
+            start_datetime=DAY, end_datetime=DAY + timedelta(hours=6),
+            station_name=["P041", "P999"], sample_interval=timedelta(seconds=1),
+        )  # fmt: skip
+        await plan.fetch(progress=seen.append)
+    final = seen[-1]
+    assert final.files_done == final.files_total == len(plan) == 4  # 404s count as done
+    assert final.bytes_total == final.bytes_done > 6 * 3600 * ROWS_PER_EPOCH * 10
+
+
+def test_the_fake_imports_pyarrow_only_for_data_routes() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, httpx\n"
+        "from earthscope_sdk_async.testing import FakeEarthScope\n"
+        "with FakeEarthScope() as fake:\n"
+        "    h = {'authorization': 'Bearer ' + fake.issue_tokens().access_token}\n"
+        "    url = fake.url + 'beta/discover/datasource/station'\n"
+        "    httpx.get(url, headers=h).raise_for_status()\n"
+        "    before = 'pyarrow' in sys.modules or 'numpy' in sys.modules\n"
+        "    r = httpx.get(fake.url + 'beta/data-products/gnss/observations', headers=h,\n"
+        "                  params={'session_id': fake.catalogue.sessions[0].edid,\n"
+        "                          'start_datetime': '2025-03-01T00:00:00+00:00',\n"
+        "                          'end_datetime': '2025-03-01T00:01:00+00:00'})\n"
+        "    print(before, r.status_code, 'pyarrow' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "200", "True"], done.stderr
