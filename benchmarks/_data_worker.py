@@ -37,6 +37,15 @@ def peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def libraries() -> None:
+    """Import what both sides use, so that the RSS baseline excludes library code."""
+    import numpy  # noqa: F401
+    import pyarrow  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.ipc  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
 def kwargs(scenario: str) -> dict[str, object]:
     stations, days, interval = SCENARIOS[scenario]
     return {
@@ -53,7 +62,10 @@ def ours(scenario: str, url: str, token: str, dest: str | None) -> tuple[float, 
     tokens = Tokens(access_token=token, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     with EarthScopeClient(Settings(api_url=url, domain=url), store=MemoryTokenStore(tokens)) as c:
         c.discover  # noqa: B018 - import before measuring
-        import pyarrow  # noqa: F401
+        import earthscope_sdk_async._data._arrow  # noqa: F401
+        import earthscope_sdk_async._data._plans  # noqa: F401
+
+        libraries()
 
         base = rss()
         started = time.perf_counter()

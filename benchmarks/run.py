@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bench_auth_overhead
 import bench_cli_startup
+import bench_data
 import bench_download
 import bench_redis_fleet
 import bench_sync_facade
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_cli_startup": bench_cli_startup.results,
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
+    "bench_data": bench_data.run,
 }
 
 

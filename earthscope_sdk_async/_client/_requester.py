@@ -120,4 +120,4 @@ class Requester:
         response = await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )
-        return response.extensions["consumed"]
+        return response.extensions.pop("consumed")  # the response may live on in a cycle

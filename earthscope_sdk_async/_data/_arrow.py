@@ -21,11 +21,12 @@ import pyarrow.compute as pc
 
 __all__ = ["Piece", "decode_stream", "empty_like", "merge_pieces"]
 
-WINDOW_MS = 1 << 27
-"""A merge window: ~37 hours of milliseconds (the key's time bits)."""
+WINDOW_MS = 1 << 25
+"""A merge window: ~9.3 hours of milliseconds (the key has 27 time bits; smaller windows
+keep the merge's temporary memory small)."""
 MAX_RANK = 1 << 10
 _SYSTEM_LETTERS = pa.array(["", "G", "R", "S", "E", "C", "J", "I"] + [""] * 248, pa.string())
-_LETTER_ORDER = np.zeros(256, dtype=np.uint64)
+_LETTER_ORDER = np.zeros(256, dtype=np.uint32)
 for _i, _letter in enumerate(["", "G", "R", "S", "E", "C", "J", "I"]):
     _LETTER_ORDER[_i] = sorted(["", "C", "E", "G", "I", "J", "R", "S"]).index(_letter)
 
@@ -106,17 +107,22 @@ def _window_slices(pieces: Sequence[Piece], lo: int, hi: int) -> list[tuple[Piec
 
 
 def _merge_window(parts: list[tuple[Piece, int, int]], lo: int) -> pa.Table:
-    keys = []
-    for piece, a, b in parts:
-        key = (piece.times[a:b] - lo).astype(np.uint64) << np.uint64(37)
-        key |= np.uint64(piece.rank) << np.uint64(27)
+    keys = np.empty(sum(b - a for _, a, b in parts), dtype=np.uint64)
+    at = 0
+    for piece, a, b in parts:  # filled in place: one allocation for every key
+        key = keys[at : at + b - a]
+        key[:] = piece.times[a:b]
+        key -= np.uint64(lo)
+        key <<= np.uint64(37)
+        key |= np.uint64(piece.rank << 27)
         if piece.within is not None:
             key |= piece.within[a:b]
-        keys.append(key)
+        at += b - a
     table = pa.concat_tables([p.table.slice(a, b - a) for p, a, b in parts])
-    if len(parts) == 1 and bool(np.all(keys[0][1:] >= keys[0][:-1])):
+    if len(parts) == 1 and bool(np.all(keys[1:] >= keys[:-1])):
         return table
-    order = np.argsort(np.concatenate(keys), kind="stable")
+    order = np.argsort(keys, kind="stable")
+    del keys
     return table.take(pa.array(order))
 
 
@@ -156,7 +162,7 @@ def _sort_generic(pieces: Sequence[Piece], schema: pa.Schema) -> pa.Table:
     times = np.concatenate([p.times for p in pieces])
     ranks = np.concatenate([np.full(len(p.times), p.rank, dtype=np.int64) for p in pieces])
     within = np.concatenate(
-        [p.within if p.within is not None else np.zeros(len(p.times), np.uint64) for p in pieces]
+        [p.within if p.within is not None else np.zeros(len(p.times), np.uint32) for p in pieces]
     )
     order = np.lexsort((within, ranks, times))
     return pa.concat_tables([p.table for p in pieces]).take(pa.array(order))
@@ -178,11 +184,10 @@ def observation_piece(
     sys_ids = np.asarray(raw.column("sys").fill_null(0).to_numpy(), dtype=np.int64) & 0xFF
     sats = int_column(raw, "sat") & 0xFF
     obs = int_column(raw, "obs") & 0xFFFF
-    within = (
-        (_LETTER_ORDER[sys_ids] << np.uint64(24))
-        | (sats.astype(np.uint64) << np.uint64(16))
-        | obs.astype(np.uint64)
-    )
+    within = _LETTER_ORDER[sys_ids]
+    within <<= np.uint32(24)
+    within |= sats.astype(np.uint32) << np.uint32(16)
+    within |= obs.astype(np.uint32)
     columns: dict[str, Any] = {}
     for name in raw.column_names:
         column = raw.column(name)
@@ -232,7 +237,7 @@ def ephemeris_piece(raw: pa.Table, rank: int, label: str | None, labelled: bool)
         times = np.zeros(raw.num_rows, dtype=np.int64)
     within = None
     if "satellite" in raw.column_names:
-        within = (int_column(raw, "satellite") & ((1 << 27) - 1)).astype(np.uint64)
+        within = (int_column(raw, "satellite") & ((1 << 27) - 1)).astype(np.uint32)
     table = raw.append_column("label", constant(label, raw.num_rows)) if labelled else raw
     return Piece(table, times, within, rank)
 
