@@ -40,9 +40,9 @@ def peak() -> int:
 def libraries() -> None:
     """Import what both sides use, so that the RSS baseline excludes library code."""
     import numpy  # noqa: F401
-    import pyarrow  # noqa: F401
-    import pyarrow.compute  # noqa: F401
-    import pyarrow.ipc  # noqa: F401
+    import pyarrow
+    import pyarrow.compute
+    import pyarrow.ipc
     import pyarrow.parquet  # noqa: F401
 
 
@@ -62,7 +62,7 @@ def ours(scenario: str, url: str, token: str, dest: str | None) -> tuple[float, 
     tokens = Tokens(access_token=token, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
     with EarthScopeClient(Settings(api_url=url, domain=url), store=MemoryTokenStore(tokens)) as c:
         c.discover  # noqa: B018 - import before measuring
-        import earthscope_sdk_async._data._arrow  # noqa: F401
+        import earthscope_sdk_async._data._arrow
         import earthscope_sdk_async._data._plans  # noqa: F401
 
         libraries()

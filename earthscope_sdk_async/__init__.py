@@ -3,6 +3,11 @@
 The public API is what this module exports; everything in ``_modules`` is private. Names are
 imported lazily on first use (PEP 562), so that ``import earthscope_sdk_async`` and the
 command line start fast: a command that only prints a fresh token never imports httpx.
+
+One table, :data:`_HOMES`, says where every public name lives: the lazy loader reads it and
+``__all__`` is derived from it. Static type checkers cannot run code, so the
+``TYPE_CHECKING`` imports below spell the same table out literally;
+``tests/test_public_api.py`` checks that the two agree. To add a public name, add it to both.
 """
 
 from __future__ import annotations
@@ -14,11 +19,7 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
-    from ._client import DownloadProgress as DownloadProgress
-    from ._client import DownloadReport as DownloadReport
-    from ._client import DownloadResult as DownloadResult
     from ._client import EarthScopeClient as EarthScopeClient
-    from ._client import RetryPolicy as RetryPolicy
     from ._client import SyncUserService as SyncUserService
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
@@ -48,6 +49,9 @@ if typing.TYPE_CHECKING:
     from ._discover import StationDatasource as StationDatasource
     from ._discover import StreamDatasource as StreamDatasource
     from ._discover import StreamType as StreamType
+    from ._download import DownloadProgress as DownloadProgress
+    from ._download import DownloadReport as DownloadReport
+    from ._download import DownloadResult as DownloadResult
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
     from ._errors import ClientClosedError as ClientClosedError
@@ -70,6 +74,7 @@ if typing.TYPE_CHECKING:
     from ._flows import refresh_tokens as refresh_tokens
     from ._flows import revoke_token as revoke_token
     from ._manager import TokenManager as TokenManager
+    from ._retry import RetryPolicy as RetryPolicy
     from ._settings import Settings as Settings
     from ._stores import EnvTokenStore as EnvTokenStore
     from ._stores import FileTokenStore as FileTokenStore
@@ -79,79 +84,8 @@ if typing.TYPE_CHECKING:
     from ._stores import RedisTokenStore as RedisTokenStore
     from ._stores import TokenStore as TokenStore
     from ._tokens import Tokens as Tokens
-    from ._version import __version__ as __version__
 
 from ._version import __version__ as __version__
-
-__all__ = [
-    "AccessDeniedError",
-    "ApiError",
-    "AsyncEarthScopeClient",
-    "AsyncGnssEphemerisPositionsQueryPlan",
-    "AsyncGnssInstantaneousPositionsQueryPlan",
-    "AsyncGnssObservationsQueryPlan",
-    "AwsCredentials",
-    "ClientClosedError",
-    "ClientCredentialsFlow",
-    "Clock",
-    "ConfigError",
-    "DataService",
-    "DeviceCode",
-    "DeviceCodeExpiredError",
-    "DeviceCodeFlow",
-    "DiscoveryLimitWarning",
-    "DiscoveryService",
-    "DownloadError",
-    "DownloadProgress",
-    "DownloadReport",
-    "DownloadResult",
-    "EarthScopeAuth",
-    "EarthScopeClient",
-    "EarthScopeError",
-    "EnvTokenStore",
-    "FileTokenStore",
-    "FloatFilter",
-    "GeodeticCoordinate",
-    "GnssEphemerisPositionsQueryPlan",
-    "GnssInstantaneousPositionsQueryPlan",
-    "GnssObservationsQueryPlan",
-    "InvalidClientError",
-    "InvalidResponseError",
-    "KeyringTokenStore",
-    "LoginRequiredError",
-    "MemoryLimitExceededError",
-    "MemoryTokenStore",
-    "NetworkDatasource",
-    "OAuthError",
-    "OAuthServerError",
-    "OnSave",
-    "ParquetReport",
-    "Prompt",
-    "QueryPlanLimitError",
-    "RateLimitError",
-    "RedisTokenStore",
-    "RetryPolicy",
-    "SatelliteSystem",
-    "SessionDatasource",
-    "Settings",
-    "StationDatasource",
-    "StreamDatasource",
-    "StreamType",
-    "SyncDataService",
-    "SyncDiscoveryService",
-    "SyncUserService",
-    "SystemClock",
-    "TimeoutExceededError",
-    "TokenManager",
-    "TokenStore",
-    "TokenStoreError",
-    "Tokens",
-    "TransportError",
-    "UserService",
-    "refresh_tokens",
-    "revoke_token",
-    "__version__",
-]
 
 _HOMES = {
     "AsyncGnssEphemerisPositionsQueryPlan": "._data",
@@ -181,9 +115,12 @@ _HOMES = {
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",
     "EarthScopeClient": "._client",
-    "RetryPolicy": "._client",
     "SyncUserService": "._client",
     "UserService": "._client",
+    "DownloadProgress": "._download",
+    "DownloadReport": "._download",
+    "DownloadResult": "._download",
+    "RetryPolicy": "._retry",
     "Clock": "._clock",
     "SystemClock": "._clock",
     "AccessDeniedError": "._errors",
@@ -191,6 +128,7 @@ _HOMES = {
     "ClientClosedError": "._errors",
     "ConfigError": "._errors",
     "DeviceCodeExpiredError": "._errors",
+    "DownloadError": "._errors",
     "EarthScopeError": "._errors",
     "InvalidClientError": "._errors",
     "InvalidResponseError": "._errors",
@@ -203,10 +141,6 @@ _HOMES = {
     "ClientCredentialsFlow": "._flows",
     "DeviceCode": "._flows",
     "DeviceCodeFlow": "._flows",
-    "DownloadError": "._errors",
-    "DownloadProgress": "._client",
-    "DownloadReport": "._client",
-    "DownloadResult": "._client",
     "Prompt": "._flows",
     "refresh_tokens": "._flows",
     "revoke_token": "._flows",
@@ -221,6 +155,9 @@ _HOMES = {
     "TokenStore": "._stores",
     "Tokens": "._tokens",
 }
+"""Every public name (but ``__version__``) and the private module it is imported from."""
+
+__all__ = sorted([*_HOMES, "__version__"])
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -21,8 +21,8 @@ import httpx
 from .._errors import ApiError
 
 if TYPE_CHECKING:
-    from .._client._download_progress import Tracker
-    from .._client._requester import Requester
+    from .._download._progress import Tracker
+    from .._http import Requester
     from ._arrow import Piece
 
 __all__ = ["Job", "LimitHit", "Run", "execute"]

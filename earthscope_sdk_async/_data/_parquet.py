@@ -22,7 +22,7 @@ from ._engine import Run, execute
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .._client._download_progress import ProgressOption, Tracker
+    from .._download._progress import ProgressOption, Tracker
     from ._arrow import Piece
     from ._plan import AsyncQueryPlan
 
@@ -168,7 +168,7 @@ async def write_partitions(
     concurrency: int,
 ) -> ParquetReport:
     """Write every partition not already complete under ``dest``."""
-    from .._client._download_progress import Tracker, resolve_progress
+    from .._download._progress import Tracker, resolve_progress
 
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"concurrency must be an int >= 1, got {concurrency!r}")

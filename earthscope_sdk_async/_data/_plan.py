@@ -23,9 +23,9 @@ from ._models import TimePeriod, time_periods
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .._client._download_progress import ProgressOption
-    from .._client._requester import Requester
     from .._discover import DiscoveryService
+    from .._download._progress import ProgressOption
+    from .._http import Requester
     from ._arrow import Piece
     from ._parquet import ParquetReport
 
@@ -217,7 +217,7 @@ class AsyncQueryPlan(Generic[R]):
         ]
 
     async def _run(self, requests: Sequence[R], progress: ProgressOption = None) -> pa.Table:
-        from .._client._download_progress import Tracker, resolve_progress
+        from .._download._progress import Tracker, resolve_progress
         from ._arrow import merge_pieces, release_memory
 
         schema = self._schema()

@@ -28,8 +28,8 @@ from ._plan import AsyncQueryPlan, Self, day_periods
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .._client._requester import Requester
     from .._discover import DiscoveryService
+    from .._http import Requester
 
 __all__ = [
     "AsyncGnssEphemerisPositionsQueryPlan",

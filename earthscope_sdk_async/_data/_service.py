@@ -13,8 +13,8 @@ from ._plans import (
 )
 
 if TYPE_CHECKING:
-    from .._client._requester import Requester
     from .._discover import DiscoveryService
+    from .._http import Requester
 
 __all__ = ["DataService"]
 

@@ -21,7 +21,7 @@ from ._plans import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .._client._download_progress import ProgressOption
+    from .._download._progress import ProgressOption
     from ._parquet import ParquetReport
     from ._plan import AsyncQueryPlan
     from ._service import DataService

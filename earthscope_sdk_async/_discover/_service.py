@@ -27,7 +27,7 @@ from ._models import (
 from ._query import ListOrItem, duration, millis, strings
 
 if TYPE_CHECKING:
-    from .._client._requester import Requester
+    from .._http import Requester
 
 __all__ = ["DiscoveryLimitWarning", "DiscoveryService"]
 
