@@ -123,7 +123,7 @@ def _merge_window(parts: list[tuple[Piece, int, int]], lo: int) -> pa.Table:
         return table
     order = np.argsort(keys, kind="stable")
     del keys
-    return table.take(pa.array(order))
+    return pc.take(table, pa.array(order), memory_pool=data_pool())
 
 
 def merge_pieces(pieces: list[Piece], schema: pa.Schema) -> list[pa.Table]:
@@ -145,6 +145,14 @@ def merge_pieces(pieces: list[Piece], schema: pa.Schema) -> list[pa.Table]:
 def release_memory() -> None:
     """Give the memory of freed response bodies back to the OS (the pool keeps it else)."""
     pa.default_memory_pool().release_unused()
+
+
+def data_pool() -> pa.MemoryPool:
+    """The pool for bodies and merged tables (see :func:`._engine.body_pool`)."""
+    from ._engine import body_pool
+
+    pool: pa.MemoryPool = body_pool()
+    return pool
 
 
 def _merge_sorted(pieces: list[Piece]) -> list[pa.Table]:
@@ -200,7 +208,7 @@ def observation_piece(
         elif name != "sys":
             columns[name] = column
     table = with_constants(pa.table(columns), prefix)
-    system = _SYSTEM_LETTERS.take(pa.array(sys_ids.astype(np.uint8)))
+    system = pc.take(_SYSTEM_LETTERS, pa.array(sys_ids.astype(np.uint8)), memory_pool=data_pool())
     table = with_constants(table.append_column("system", system), suffix)
     return Piece(table, times, within, rank)
 
