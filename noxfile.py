@@ -40,6 +40,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site into site/ (mkdocs --strict: warnings are errors)."""
+    """Build the documentation site into site/ (mkdocs --strict: warnings are errors), then
+    check that no code is clipped at 1280 px (docs/overflow.py: needs Chromium)."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run("python", "docs/overflow.py", "1280")

@@ -113,8 +113,11 @@ def run() -> list[Result]:
         home = Path(work) / "home"
         with fake_server(stations=90) as url:
             token = credentials(url, home)
+            only = os.environ.get("BENCH_DATA_ONLY")  # e.g. obs1hz: one fetch, no parquet
             for scenario, label in (("obs15s", "10 stations x 7 days @ 15 s"),
                                     ("obs1hz", "2 stations x 1 day @ 1 Hz")):  # fmt: skip
+                if only and scenario != only:
+                    continue
                 measure("ours", scenario, url, token, home)  # warm-up: fills the body cache
                 ours, theirs = [], []
                 for round_ in range(ROUNDS):
@@ -125,6 +128,8 @@ def run() -> list[Result]:
                         found = measure(impl, scenario, url, token, home)
                         (ours if impl == "ours" else theirs).append(found)
                 results += _rows(scenario, label, ours, theirs)
+            if only:
+                return results
             dest = str(Path(work) / "parquet")
             big = measure("ours", "obs15s_x10", url, token, home, dest=dest)
             results.append(Result(

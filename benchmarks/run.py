@@ -21,7 +21,9 @@ import bench_auth_overhead
 import bench_cli_startup
 import bench_data
 import bench_download
+import bench_dropoff
 import bench_redis_fleet
+import bench_s3
 import bench_sync_facade
 import bench_token_fast_path
 from _common import Result
@@ -36,6 +38,8 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
     "bench_data": bench_data.run,
+    "bench_s3": bench_s3.run,
+    "bench_dropoff": bench_dropoff.run,
 }
 
 

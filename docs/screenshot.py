@@ -66,11 +66,15 @@ def _chromium() -> str:
     raise SystemExit("no Chromium found: apt-get update && apt-get install -y chromium")
 
 
-def screenshot(browser: str, url: str, out: Path) -> None:
-    """Save a PNG of ``url`` to ``out`` with a throwaway browser profile."""
+def screenshot(browser: str, url: str, out: Path, *, size: str | None = None) -> None:
+    """Save a PNG of ``url`` to ``out`` with a throwaway browser profile (``size``: another
+    ``--window-size=W,H`` flag)."""
+    flags = [f for f in CHROMIUM_FLAGS if size is None or not f.startswith("--window-size")]
+    if size is not None:
+        flags.append(size)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(  # noqa: S603 - our own arguments
-            [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={out}", url],
+            [browser, *flags, f"--user-data-dir={profile}", f"--screenshot={out}", url],
             check=True,
             capture_output=True,
             timeout=60,

@@ -19,8 +19,12 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
+    from ._client import AwsCredentialsRequest as AwsCredentialsRequest
+    from ._client import AwsTemporaryCredentials as AwsTemporaryCredentials
     from ._client import EarthScopeClient as EarthScopeClient
+    from ._client import SyncDropoffService as SyncDropoffService
     from ._client import SyncUserService as SyncUserService
+    from ._client import UserProfile as UserProfile
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
@@ -52,8 +56,30 @@ if typing.TYPE_CHECKING:
     from ._download import DownloadProgress as DownloadProgress
     from ._download import DownloadReport as DownloadReport
     from ._download import DownloadResult as DownloadResult
+    from ._dropoff import DropoffCategory as DropoffCategory
+    from ._dropoff import DropoffError as DropoffError
+    from ._dropoff import DropoffObject as DropoffObject
+    from ._dropoff import DropoffOptions as DropoffOptions
+    from ._dropoff import DropoffService as DropoffService
+    from ._dropoff import DropoffStatusCount as DropoffStatusCount
+    from ._dropoff import DropoffSummary as DropoffSummary
+    from ._dropoff import DuplicateDestinationError as DuplicateDestinationError
+    from ._dropoff import FileValidationError as FileValidationError
+    from ._dropoff import Page as Page
+    from ._dropoff import PartSizeError as PartSizeError
+    from ._dropoff import UploadBatchError as UploadBatchError
+    from ._dropoff import UploadCandidate as UploadCandidate
+    from ._dropoff import UploadError as UploadError
+    from ._dropoff import UploadResult as UploadResult
+    from ._dropoff import UploadStatus as UploadStatus
+    from ._dropoff import build_key as build_key
+    from ._dropoff import collect_and_validate_files as collect_and_validate_files
+    from ._dropoff import collect_files as collect_files
+    from ._dropoff import validate_files as validate_files
+    from ._dropoff import validate_one as validate_one
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
+    from ._errors import AwsRoleDeniedError as AwsRoleDeniedError
     from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConfigError as ConfigError
     from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
@@ -65,6 +91,7 @@ if typing.TYPE_CHECKING:
     from ._errors import OAuthError as OAuthError
     from ._errors import OAuthServerError as OAuthServerError
     from ._errors import RateLimitError as RateLimitError
+    from ._errors import S3Error as S3Error
     from ._errors import TokenStoreError as TokenStoreError
     from ._errors import TransportError as TransportError
     from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
@@ -114,9 +141,34 @@ _HOMES = {
     "EarthScopeAuth": "._auth",
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",
+    "AwsCredentialsRequest": "._client",
+    "AwsTemporaryCredentials": "._client",
     "EarthScopeClient": "._client",
+    "SyncDropoffService": "._client",
     "SyncUserService": "._client",
+    "UserProfile": "._client",
     "UserService": "._client",
+    "DropoffCategory": "._dropoff",
+    "DropoffError": "._dropoff",
+    "DropoffObject": "._dropoff",
+    "DropoffOptions": "._dropoff",
+    "DropoffService": "._dropoff",
+    "DropoffStatusCount": "._dropoff",
+    "DropoffSummary": "._dropoff",
+    "DuplicateDestinationError": "._dropoff",
+    "FileValidationError": "._dropoff",
+    "Page": "._dropoff",
+    "PartSizeError": "._dropoff",
+    "UploadBatchError": "._dropoff",
+    "UploadCandidate": "._dropoff",
+    "UploadError": "._dropoff",
+    "UploadResult": "._dropoff",
+    "UploadStatus": "._dropoff",
+    "build_key": "._dropoff",
+    "collect_and_validate_files": "._dropoff",
+    "collect_files": "._dropoff",
+    "validate_files": "._dropoff",
+    "validate_one": "._dropoff",
     "DownloadProgress": "._download",
     "DownloadReport": "._download",
     "DownloadResult": "._download",
@@ -125,6 +177,8 @@ _HOMES = {
     "SystemClock": "._clock",
     "AccessDeniedError": "._errors",
     "ApiError": "._errors",
+    "AwsRoleDeniedError": "._errors",
+    "S3Error": "._errors",
     "ClientClosedError": "._errors",
     "ConfigError": "._errors",
     "DeviceCodeExpiredError": "._errors",

@@ -40,6 +40,8 @@ _STRING_FIELDS = (
     "token_path",
     "revoke_path",
     "userinfo_path",
+    "s3_endpoint_url",
+    "s3_region",
 )
 _NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
 _HOSTS_FIELDS = ("allowed_hosts",)
@@ -63,10 +65,15 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "resources": ("api_url",),
     "http": ("timeout_connect", "timeout_read"),
+    "s3": ("s3_endpoint_url", "s3_region"),
 }
 
 FILE_KEYS: dict[str, str] = {
-    **{f"{section}.{key}": key for section, keys in _SECTIONS.items() for key in keys},
+    **{  # [s3] endpoint_url = ... is the field s3_endpoint_url
+        f"{section}.{key.removeprefix(section + '_')}": key
+        for section, keys in _SECTIONS.items()
+        for key in keys
+    },
     **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_HOSTS_FIELDS)},
 }
 """Every key a profile table may hold (dotted for sub-tables) -> the ``Settings`` field."""

@@ -29,7 +29,7 @@ from ._flows import ClientCredentialsFlow, DeviceCodeFlow, Prompt, refresh_token
 from ._portal import PortalThread
 from ._settings import Settings
 from ._stores import MemoryTokenStore, TokenStore
-from ._tokens import Tokens, fingerprint
+from ._tokens import Tokens, fingerprint, refresh_leeway
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 _LOOP_LOCKS: RunVar[WeakKeyDictionary[TokenManager, anyio.Lock]] = RunVar("earthscope_locks")
 _NEVER = -math.inf
+_PLACEHOLDER = "bootstrap-placeholder"
 
 
 class TokenManager:
@@ -302,24 +303,19 @@ class TokenManager:
         return not stored.is_expired(self._leeway(stored), now=self._clock.now())
 
     def _leeway(self, tokens: Tokens, lifetime: float | None = None) -> float:
-        """The refresh leeway for ``tokens``: the configured one (C40, C60), but at most half
-        the token's lifetime, so that short-lived tokens (e.g. 60 s) are not refreshed on
-        every call. The lifetime is given for tokens just received, else read from the JWT's
-        ``iat``/``exp``; unknown lifetimes use the configured leeway."""
-        leeway = self.settings.refresh_leeway
-        if lifetime is None:
-            issued, expires = tokens.issued_at, tokens.effective_expires_at
-            if issued is not None and expires is not None:
-                lifetime = (expires - issued).total_seconds()
-        if lifetime is not None and lifetime > 0:
-            return min(leeway, lifetime / 2)
-        return leeway
+        """The refresh leeway for ``tokens`` (the rule shared with the CLI, C40, C60)."""
+        return refresh_leeway(tokens, self.settings.refresh_leeway, lifetime)
 
     async def _exchange(self, base: Tokens | None) -> Tokens:
-        if base is not None and base.refresh_token and base.refresh_token == self._dead_refresh:
+        if (
+            base is not None
+            and base.refresh_token
+            and (base.refresh_token == self._dead_refresh or base.refresh_rejected_at is not None)
+        ):
             raise LoginRequiredError(
-                "the refresh token was rejected (invalid_grant): log in again with "
-                "`earthscope-async login` or `await client.login()`"
+                "the refresh token was rejected (invalid_grant: revoked or expired): log in "
+                "again with `earthscope-async login` or `await client.login()`",
+                error="invalid_grant",
             )
         async with self._oauth_http() as http:
             if self.settings.is_machine:  # C30: machines run the grant again, never refresh
@@ -342,8 +338,22 @@ class TokenManager:
             new = await refresh_tokens(http, self.settings, base, clock=self._clock)
         except LoginRequiredError:
             self._dead_refresh = refresh  # C38: final; never sent again
+            await self._record_rejection(base)
             raise
         return new.rotated_from(base)
+
+    async def _record_rejection(self, base: Tokens) -> None:
+        """Save that ``base``'s refresh token is dead, so that later processes (and
+        ``earthscope-async status``) know without asking the identity provider again.
+        Called under the store lock; a failed save is only logged."""
+        if base.access_token == _PLACEHOLDER:  # from settings, not from the store
+            return
+        marked = base.replace(refresh_rejected_at=self._clock.now())
+        try:
+            await self.store.save(marked)
+        except TokenStoreError as exc:
+            logger.warning("could not record the rejected refresh token (%s)", exc)
+        self._adopt(marked)
 
     async def _commit(self, tokens: Tokens, *, fresh: bool = False) -> None:
         """Save durably, then hold (C34). A failed save keeps serving from memory.
@@ -433,7 +443,7 @@ def _bootstrap(refresh_token: str) -> Tokens:
     from datetime import datetime, timezone
 
     return Tokens(
-        access_token="bootstrap-placeholder",
+        access_token=_PLACEHOLDER,
         refresh_token=refresh_token,
         expires_at=datetime.fromtimestamp(0, timezone.utc),
     )

@@ -46,6 +46,7 @@ import httpx
 from ._checks import check_count, is_number
 from ._clock import Clock
 from ._errors import ApiError, ConfigError, EarthScopeError
+from ._network_errors import gave_up_after
 
 __all__ = [
     "API_RULES",
@@ -209,7 +210,7 @@ def gave_up(failure: Failure, attempts: int) -> EarthScopeError:
         return error
     if isinstance(error, ApiError):
         return api_error_after(error, attempts)
-    final = type(error)(f"{error} (gave up after {attempts} attempts)")
+    final = type(error)(f"{error} ({gave_up_after(attempts)})")
     final.__cause__ = error.__cause__
     return final
 
@@ -274,7 +275,7 @@ def _final(rules: RetryRules, failure: Failure, attempts: int) -> EarthScopeErro
 def api_error_after(error: ApiError, attempts: int) -> ApiError:
     """``error`` again, its message saying how many attempts were made."""
     final = ApiError(
-        f"{error} (gave up after {attempts} attempts)",
+        f"{error} ({gave_up_after(attempts)})",
         status_code=error.status_code,
         detail=error.detail,
         request_id=error.request_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from ._checks import is_number
 
-__all__ = ["Tokens", "decode_jwt_claims", "fingerprint"]
+__all__ = ["Tokens", "decode_jwt_claims", "fingerprint", "refresh_leeway"]
 
 
 def _utcnow() -> datetime:
@@ -59,13 +59,44 @@ def _claim_time(claims: Mapping[str, Any] | None, name: str) -> datetime | None:
         return None
 
 
-def _aware_utc(value: datetime | None) -> datetime | None:
+def _epoch(data: Mapping[str, Any], name: str) -> datetime | None:
+    """``data[name]`` (epoch seconds) as an aware UTC datetime; ``None`` when absent."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not is_number(value):
+        raise ValueError(f"{name} must be a number of epoch seconds")
+    try:
+        return datetime.fromtimestamp(value, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{name} is out of range") from None
+
+
+def refresh_leeway(tokens: Tokens, configured: float, lifetime: float | None = None) -> float:
+    """How many seconds before expiry ``tokens`` count as no longer fresh: the single rule
+    shared by the token manager and the CLI's ``token`` fast path.
+
+    ``configured`` (``settings.refresh_leeway``, C40, C60), but at most half the token's
+    lifetime, so that short-lived tokens (e.g. 60 s) are not refreshed on every use. The
+    lifetime is given for tokens just received, else read from the JWT's ``iat``/``exp``;
+    an unknown lifetime keeps the configured leeway.
+    """
+    if lifetime is None:
+        issued, expires = tokens.issued_at, tokens.effective_expires_at
+        if issued is not None and expires is not None:
+            lifetime = (expires - issued).total_seconds()
+    if lifetime is not None and lifetime > 0:
+        return min(configured, lifetime / 2)
+    return configured
+
+
+def _aware_utc(value: datetime | None, name: str = "expires_at") -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, datetime):
-        raise TypeError(f"expires_at must be a datetime, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None:
-        raise ValueError("expires_at must be timezone-aware (use datetime.now(timezone.utc))")
+        raise ValueError(f"{name} must be timezone-aware (use datetime.now(timezone.utc))")
     return value.astimezone(timezone.utc)
 
 
@@ -89,6 +120,10 @@ class Tokens:
     """The granted scope, space separated, when known."""
     expires_at: datetime | None = None
     """When the access token expires (aware, UTC), when known."""
+    refresh_rejected_at: datetime | None = None
+    """When the identity provider rejected ``refresh_token`` (``invalid_grant``: revoked or
+    expired); ``None`` while it is not known to be dead. Recorded by the token manager so that
+    every later command (``status`` included) knows the session is over."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token:
@@ -98,6 +133,9 @@ class Tokens:
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a string or None")
         object.__setattr__(self, "expires_at", _aware_utc(self.expires_at))
+        object.__setattr__(
+            self, "refresh_rejected_at", _aware_utc(self.refresh_rejected_at, "refresh_rejected_at")
+        )
 
     def __repr__(self) -> str:
         refresh = f"<{fingerprint(self.refresh_token)}>" if self.refresh_token else None
@@ -187,6 +225,8 @@ class Tokens:
             data["scope"] = self.scope
         if self.expires_at is not None:
             data["expires_at"] = self.expires_at.timestamp()
+        if self.refresh_rejected_at is not None:
+            data["refresh_rejected_at"] = self.refresh_rejected_at.timestamp()
         return data
 
     def to_json(self) -> str:
@@ -205,14 +245,6 @@ class Tokens:
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
             raise ValueError("token data has no access_token string")
-        expires_at = data.get("expires_at")
-        if expires_at is not None:
-            if not is_number(expires_at):
-                raise ValueError("expires_at must be a number of epoch seconds")
-            try:
-                expires_at = datetime.fromtimestamp(expires_at, timezone.utc)
-            except (OverflowError, OSError, ValueError):
-                raise ValueError("expires_at is out of range") from None
         token_type = data.get("token_type") or "Bearer"
         if not isinstance(token_type, str):
             raise ValueError("token_type must be a string")
@@ -222,7 +254,8 @@ class Tokens:
             id_token=data.get("id_token"),
             token_type=token_type,
             scope=data.get("scope"),
-            expires_at=expires_at,
+            expires_at=_epoch(data, "expires_at"),
+            refresh_rejected_at=_epoch(data, "refresh_rejected_at"),
         )
 
     @classmethod

@@ -68,6 +68,7 @@ def seed(tokens: Tokens) -> Tokens:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     path.write_text(tokens.to_json())
+    path.chmod(0o600)  # as the SDK writes it (a readable file draws a warning)
     return tokens
 
 

@@ -51,6 +51,7 @@ class Cli:
     def seed(self, tokens: Tokens) -> None:
         self.tokens_file.parent.mkdir(parents=True, mode=0o700)
         self.tokens_file.write_text(tokens.to_json())
+        self.tokens_file.chmod(0o600)  # as the SDK writes it (a readable file draws a warning)
         self.remember_tokens()
 
     def remember_tokens(self) -> None:

@@ -39,7 +39,7 @@ async def test_use_after_aclose_raises(fake_earthscope: FakeEarthScope) -> None:
     with pytest.raises(ClientClosedError):
         await client.user.get_profile()
     with pytest.raises(ClientClosedError):
-        await client.user.get_aws_credentials()
+        await client.user.get_aws_credentials(role="s3-miniseed-v2")
     with pytest.raises(ClientClosedError):
         _ = client.http
     with pytest.raises(ClientClosedError):
@@ -72,7 +72,7 @@ def test_a_new_client_in_each_event_loop(fake_earthscope: FakeEarthScope) -> Non
 
     async def use() -> str:
         async with AsyncEarthScopeClient(fake_earthscope.settings(), store=store) as client:
-            return str((await client.user.get_profile())["user_id"])
+            return str((await client.user.get_profile()).user_id)
 
     assert run_in_each_loop(use) == ["auth0|fake-user"] * 3
     assert fake_earthscope.count("profile") == 3

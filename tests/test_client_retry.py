@@ -167,7 +167,7 @@ async def test_429_retry_after_seconds_is_honoured(fake_earthscope: FakeEarthSco
     fake_earthscope.add_fault("profile", status=429, json={}, headers={"Retry-After": "7"})
     async with make_client(fake_earthscope, clock) as client:
         profile = await client.user.get_profile()
-    assert profile["user_id"] == "auth0|fake-user"
+    assert profile.user_id == "auth0|fake-user"
     assert clock.sleeps == [7.0]
     assert fake_earthscope.count("profile") == 2
 
@@ -208,7 +208,7 @@ async def test_dropped_connection_then_success_for_get(fake_earthscope: FakeEart
 async def test_reset_mid_body_then_success_for_get(fake_earthscope: FakeEarthScope) -> None:
     fake_earthscope.add_fault("profile", action="reset_mid_body")
     async with make_client(fake_earthscope, FakeClock()) as client:
-        assert (await client.user.get_profile())["user_id"] == "auth0|fake-user"
+        assert (await client.user.get_profile()).user_id == "auth0|fake-user"
     assert fake_earthscope.count("profile") == 2
 
 

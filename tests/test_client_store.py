@@ -40,7 +40,7 @@ async def test_legacy_file_is_used_read_only(fake_earthscope: FakeEarthScope) ->
     legacy = write_legacy(fake_earthscope, legacy_payload(fake_earthscope.issue_tokens()))
     before = legacy.read_bytes()
     async with AsyncEarthScopeClient(fake_earthscope.settings()) as client:
-        assert (await client.user.get_profile())["user_id"] == "auth0|fake-user"
+        assert (await client.user.get_profile()).user_id == "auth0|fake-user"
     assert legacy.read_bytes() == before
     assert not fake_earthscope.settings().tokens_file.exists()
     assert fake_earthscope.refresh_count == 0

@@ -29,6 +29,7 @@ __all__ = [
     "LOGIN_REQUIRED",
     "NETWORK",
     "OK",
+    "UPLOAD_FAILED",
     "USAGE",
     "CliError",
     "describe",
@@ -43,6 +44,7 @@ ACCESS_DENIED = 4
 NETWORK = 5
 API_ERROR = 6
 DOWNLOAD_FAILED = 7
+UPLOAD_FAILED = 8
 CANCELLED = 130
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -54,6 +56,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (NETWORK, "network error: EarthScope could not be reached"),
     (API_ERROR, "EarthScope or its identity provider answered with an error"),
     (DOWNLOAD_FAILED, "download: some files failed (the others were saved)"),
+    (UPLOAD_FAILED, "dropoff upload: some files were invalid or failed (the others were uploaded)"),
     (CANCELLED, "cancelled with Ctrl-C"),
 )
 """Every exit code with its meaning, as printed by ``--help`` and docs/cli.md."""

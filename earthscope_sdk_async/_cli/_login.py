@@ -17,6 +17,7 @@ import anyio.to_thread
 from .._client import AsyncEarthScopeClient
 from .._client._prompt import browser_available
 from .._clock import Clock
+from .._errors import TokenStoreError
 from .._flows import DeviceCode
 from .._tokens import Tokens
 from ._errors import OK
@@ -129,6 +130,15 @@ def _who(tokens: Tokens) -> str:
     return email if isinstance(email, str) else tokens.subject or "an unknown user"
 
 
+async def _announce_replacement(client: AsyncEarthScopeClient, ui: Output) -> None:
+    """Say so when the login is about to replace an unreadable (corrupted) token file."""
+    try:
+        await client.tokens.load()
+    except TokenStoreError as exc:
+        where = exc.path or token_file(client)
+        ui.warn(f"replacing the unreadable token file {where} with the tokens of this login")
+
+
 async def do_login(
     client: AsyncEarthScopeClient,
     ui: Output,
@@ -142,6 +152,7 @@ async def do_login(
     ``on_code`` is called with the device code once it is shown (the demo approves it).
     """
     settings = client.settings
+    await _announce_replacement(client, ui)
     if settings.is_machine:
         tokens = await client.login()
         who = f"machine client {settings.client_id}"

@@ -1,18 +1,23 @@
 """Printing for ``earthscope-async``: plain lines, aligned fields, tables, JSON.
 
 Results go to stdout, progress and messages to stderr; every write is flushed at once, so
-output reaches a pipe or a file as it happens. ``rich`` (the ``cli`` extra) draws tables
-when stdout is a terminal; without it, or when piped, output is plain text.
+output reaches a pipe or a file as it happens. When the reader of stdout goes away
+(``earthscope-async status | head -1``) the rest of the output is dropped quietly, as
+``git log | head`` does, and the command still ends with its own exit code. ``rich`` (the
+``cli`` extra) draws tables when stdout is a terminal; without it, or when piped, output is
+plain text.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-__all__ = ["Output", "format_bytes", "format_duration", "rich_available"]
+__all__ = ["Output", "format_bytes", "format_duration", "rich_available", "silence_stdout"]
 
 INSTALL_HINT = "pip install 'earthscope-sdk-async[cli]'"
 
@@ -24,6 +29,17 @@ def rich_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away (a broken pipe), so that later
+    writes and the interpreter's final flush succeed silently."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -80,8 +96,11 @@ class Output:
         return self._err or sys.stderr
 
     def line(self, text: str = "") -> None:
-        """Print a line of results on stdout."""
-        print(text, file=self.out, flush=True)
+        """Print a line of results on stdout (dropped once its reader has gone away)."""
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            silence_stdout()
 
     def note(self, text: str) -> None:
         """Print a message on stderr."""
@@ -144,5 +163,8 @@ class Output:
             table.add_column(header, justify="right" if i in right else "left")
         for row in rows:
             table.add_row(*(Text(cell) for cell in row))  # literal text, not rich markup
-        Console(file=self.out).print(table)
-        self.out.flush()
+        try:
+            Console(file=self.out).print(table)
+            self.out.flush()
+        except BrokenPipeError:
+            silence_stdout()

@@ -46,6 +46,8 @@ COMMANDS: dict[str, str] = {
     "download": "download files concurrently, with progress and a summary",
     "discover": "list EarthScope networks, stations, sessions or streams",
     "data": "fetch GNSS observations, positions or ephemeris into Parquet or CSV",
+    "dropoff": "upload data to EarthScope (validated, resumable); list, status, summary",
+    "aws-credentials": "print temporary AWS credentials for a role (json, env or process)",
     "demo": "walk the whole journey against a built-in fake EarthScope (offline)",
 }
 """Command name -> one-line summary, in the order of ``--help``."""
@@ -69,8 +71,10 @@ A fresh stored token is printed at once; an expired one is refreshed first.
 This is the only command that prints a secret.""",
     "status": """\
 Show the login state of a profile: who is logged in, the token file, when the access token
-expires, the granted scopes and whether a refresh token is present. Tokens are never
-printed. Makes no network request. Exits with code 3 when not logged in.""",
+expires, the granted scopes and whether a refresh token is present (and whether the
+identity provider already rejected it). Tokens are never printed. Makes no network
+request unless --check is given. Exits with code 3 when not logged in, or when the
+session is over (the refresh token was rejected and the access token has expired).""",
     "profile": """\
 Print your EarthScope user profile (GET beta/user/profile) as JSON.""",
     "download": """\
@@ -88,6 +92,25 @@ Fetch a GNSS data product for --station between --start and --end (UTC) into -o:
 out.parquet, out.csv, or a directory/ (one Parquet file per station and day, written
 atomically; running the same command again skips the finished files). Shows a progress
 bar. Needs the 'arrow' extra (pip install 'earthscope-sdk-async[arrow]').""",
+    "dropoff": """\
+Submit miniSEED, assembled data or StationXML to EarthScope's dropoff, and follow it.
+  upload PATH... --category C [--prefix P] [--recursive]
+      validate the files (miniSEED with pymseed, StationXML against the FDSN 1.2 schema),
+      skip invalid ones with the reason, and upload the others by S3 multipart upload with
+      checksums. Interrupted uploads resume: run the same command again. Exits with code 8
+      when some files were invalid or failed.
+  list --category C      every object you submitted (all pages)
+  status KEY --category C   every submission of KEY, newest first, with its messages
+  summary --category C   the number of objects per status
+Needs the 'dropoff' extra: pip install 'earthscope-sdk-async[dropoff]'.""",
+    "aws-credentials": """\
+Print temporary AWS credentials for an EarthScope role (GET beta/user/credentials/aws/ROLE)
+on stdout: as JSON (default), as shell `export` lines (--format env), or as the JSON of the
+AWS credential_process protocol (--format process). With a ~/.aws/config profile such as
+  [profile earthscope]
+  credential_process = earthscope-async aws-credentials --role s3-miniseed-v2 --format process
+the AWS CLI, boto3, s5cmd, rclone or GDAL use EarthScope credentials, renewed as they expire.
+Like `token`, this command prints secrets. Exits with code 4 when the role is refused.""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
@@ -144,12 +167,41 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
         )
     elif name in ("status", "profile"):
         _json_option(parser)
+        if name == "status":
+            parser.add_argument(
+                "--check",
+                action="store_true",
+                help="verify the session with the identity provider (one refresh, which "
+                "rotates the refresh token)",
+            )
     elif name == "download":
         _add_download_options(parser)
     elif name == "discover":
         add_discover_options(parser)
     elif name == "data":
         add_data_options(parser)
+    elif name == "dropoff":
+        _add_dropoff_commands(parser)
+    elif name == "aws-credentials":
+        _add_aws_options(parser)
+
+
+def _add_aws_options(parser: argparse.ArgumentParser) -> None:
+    from ._aws import FORMATS, parse_param
+
+    parser.add_argument(
+        "--role", required=True, help="the role, e.g. s3-miniseed-v2 (s3-miniseed is legacy)"
+    )
+    parser.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        type=parse_param,
+        help="a role parameter, e.g. --param network=IU --param year=2024 (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="json", help="output format (default: json)"
+    )
 
 
 def _add_download_options(parser: argparse.ArgumentParser) -> None:
@@ -174,6 +226,50 @@ def _add_download_options(parser: argparse.ArgumentParser) -> None:
         "--quiet", action="store_true", help="no progress display (the summary is still shown)"
     )
     _json_option(parser)
+
+
+_CATEGORIES = ("miniseed", "assembled", "stationxml")
+
+
+def _category(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--category",
+        choices=_CATEGORIES,
+        required=required,
+        help="the dropoff category",
+    )
+
+
+def _add_dropoff_commands(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="dropoff_command", metavar="SUBCOMMAND")
+    common = [_common_options(top_level=False)]
+    upload = commands.add_parser(
+        "upload", help="validate and upload files (resumable)", parents=common
+    )
+    upload.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    _category(upload)
+    upload.add_argument("--prefix", metavar="P", help="key prefix (default: none)")
+    upload.add_argument(
+        "--recursive", action="store_true", help="upload directories' subdirectories too"
+    )
+    upload.add_argument(
+        "--part-size", metavar="MIB", type=_positive_int, help="part size in MiB (default: 10)"
+    )
+    upload.add_argument("--quiet", action="store_true", help="no progress display")
+    _json_option(upload)
+    listing = commands.add_parser("list", help="list your objects (every page)", parents=common)
+    _category(listing)
+    listing.add_argument("--prefix", metavar="P", help="only keys starting with P")
+    listing.add_argument("--status", metavar="S", help="only objects with status S")
+    _json_option(listing)
+    status = commands.add_parser("status", help="every submission of one key", parents=common)
+    status.add_argument("key", metavar="KEY", help="the object key")
+    _category(status)
+    _json_option(status)
+    summary = commands.add_parser("summary", help="objects per status", parents=common)
+    _category(summary)
+    summary.add_argument("--prefix", metavar="P", help="only keys starting with P")
+    _json_option(summary)
 
 
 def _positive_int(text: str) -> int:

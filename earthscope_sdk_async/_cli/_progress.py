@@ -25,10 +25,12 @@ def describe_progress(p: DownloadProgress) -> str:
 
 
 class PlainProgress:
-    """One ``download: ...`` line on stderr at most every ``every`` seconds, and at the end."""
+    """One ``download: ...`` line on stderr at most every ``every`` seconds, and at the end
+    (``label`` replaces ``download``)."""
 
-    def __init__(self, ui: Output, every: float = 1.0) -> None:
+    def __init__(self, ui: Output, every: float = 1.0, *, label: str = "download") -> None:
         self.ui = ui
+        self.label = label
         self.every = every
         self.last = time.monotonic()
 
@@ -37,18 +39,18 @@ class PlainProgress:
         final = p.bytes_total is not None
         if final or now - self.last >= self.every:
             self.last = now
-            self.ui.note(f"download: {describe_progress(p)}")
+            self.ui.note(f"{self.label}: {describe_progress(p)}")
 
 
 class _RichProgress:
     """A rich progress bar: files done of total, bytes, rate, elapsed time."""
 
-    def __init__(self, ui: Output, files_total: int | None) -> None:
+    def __init__(self, ui: Output, files_total: int | None, label: str = "downloading") -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("downloading"),
+            TextColumn(label),
             BarColumn(),
             TextColumn("{task.completed}/{task.total} files"),
             TextColumn("{task.fields[size]}"),
@@ -70,15 +72,16 @@ class _RichProgress:
 
 @contextmanager
 def progress_display(
-    ui: Output, files_total: int | None, *, quiet: bool = False
+    ui: Output, files_total: int | None, *, quiet: bool = False, action: str = "download"
 ) -> Iterator[ProgressCallback | None]:
-    """The ``progress`` callback to give ``client.download`` (``None`` when quiet)."""
+    """The ``progress`` callback to give ``client.download`` (``None`` when quiet);
+    ``action="upload"`` labels it for uploads."""
     if quiet:
         yield None
         return
     if not (is_terminal(ui.err) and rich_available()):
-        yield PlainProgress(ui)
+        yield PlainProgress(ui, label=action)
         return
-    bar = _RichProgress(ui, files_total)
+    bar = _RichProgress(ui, files_total, label=action + "ing")
     with bar.progress:
         yield bar

@@ -6,10 +6,11 @@ import argparse
 from datetime import datetime, timezone
 
 from .._client import AsyncEarthScopeClient
+from .._errors import TokenStoreError
 from .._tokens import Tokens, fingerprint
 from ._errors import OK
 from ._output import Output, format_duration
-from ._run import with_client
+from ._run import token_file, with_client
 
 __all__ = ["do_logout", "do_refresh", "expiry_phrase", "run"]
 
@@ -21,8 +22,15 @@ def expiry_phrase(tokens: Tokens) -> str:
 
 
 async def do_logout(client: AsyncEarthScopeClient, ui: Output, *, revoke: bool) -> int:
-    """Revoke (unless ``revoke=False``) and delete the stored tokens."""
-    had = await client.tokens.load()
+    """Revoke (unless ``revoke=False``) and delete the stored tokens; an unreadable token
+    file (corrupted, not a token file) is removed, as there is nothing in it to revoke."""
+    try:
+        had = await client.tokens.load()
+    except TokenStoreError as exc:
+        where = exc.path or token_file(client)
+        await client.logout(revoke=False)
+        ui.line(f"Logged out: removed the unreadable token file {where} (nothing to revoke).")
+        return OK
     if had is None:
         ui.line(f"Not logged in (profile '{client.settings.profile}'): nothing to do.")
         return OK

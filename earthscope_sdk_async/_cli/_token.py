@@ -14,20 +14,28 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._file_modes import exposed_file_warning
 from .._settings import Settings
-from .._tokens import Tokens
+from .._tokens import Tokens, refresh_leeway
 from ._errors import LOGIN_REQUIRED, OK, CliError, login_hint
 
 if TYPE_CHECKING:
     from .._client import AsyncEarthScopeClient
 
-__all__ = ["read_stored_tokens", "run"]
+__all__ = ["is_fresh", "read_stored_tokens", "run"]
 
 
 def _read(path: Path) -> Tokens | None:
     try:
-        return Tokens.from_json(path.read_bytes())
-    except (OSError, ValueError, TypeError):  # missing or bad: the client will explain
+        data = path.read_bytes()
+    except OSError:  # missing or unreadable: the client will explain
+        return None
+    warning = exposed_file_warning(path)
+    if warning is not None:
+        print(f"earthscope-async: warning: {warning}", file=sys.stderr, flush=True)
+    try:
+        return Tokens.from_json(data)
+    except (ValueError, TypeError):  # bad: the client will explain
         return None
 
 
@@ -40,6 +48,12 @@ def read_stored_tokens(settings: Settings) -> Tokens | None:
     return _read(settings.legacy_tokens_file)
 
 
+def is_fresh(tokens: Tokens, settings: Settings) -> bool:
+    """True when the token manager would hand ``tokens`` out without refreshing (the same
+    rule: :func:`refresh_leeway`, the configured leeway clamped to half the lifetime)."""
+    return not tokens.is_expired(refresh_leeway(tokens, settings.refresh_leeway))
+
+
 def _print(token: str) -> int:
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
@@ -50,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the access token; refresh it first when needed (unless ``--no-refresh``)."""
     settings = Settings.load(args.profile)
     tokens = read_stored_tokens(settings)
-    if tokens is not None and not tokens.is_expired(settings.refresh_leeway):
+    if tokens is not None and is_fresh(tokens, settings):
         return _print(tokens.access_token)
     if args.no_refresh:
         return _print(_unrefreshed(tokens, settings, args.profile))

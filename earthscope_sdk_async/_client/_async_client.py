@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -13,15 +14,19 @@ import httpx
 from .._auth import EarthScopeAuth
 from .._clock import Clock, SystemClock
 from .._download import ChecksumOption, DownloadReport, DownloadSource, ProgressOption, run_download
+from .._download._batch import DownloadItem, check_source
+from .._download._route import Router, direct
 from .._errors import ClientClosedError, ConfigError
 from .._flows import Prompt
 from .._http import Requester
 from .._manager import TokenManager
 from .._retry import RetryPolicy, SharedPause
+from .._s3._access import S3Access
 from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
+from ._aws import AwsCredentialsRequest, as_request
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
@@ -30,6 +35,7 @@ from ._user import UserService
 if TYPE_CHECKING:
     from .._data import DataService
     from .._discover import DiscoveryService
+    from .._dropoff import DropoffOptions, DropoffService
 
 __all__ = ["AsyncEarthScopeClient"]
 
@@ -52,7 +58,8 @@ class AsyncEarthScopeClient:
     earthscope-cli 0.x's file while that one is missing). ``http_client`` lets you bring
     your own ``httpx.AsyncClient`` (the client then does not close it). ``clock`` is used
     for expiry, back-off and caches (tests pass a scaled or fake clock); ``retry`` bounds
-    the retries of API calls. The constructor does no I/O.
+    the retries of API calls; ``dropoff`` says where uploads go (default: from the
+    ``ES_DROPOFF__*`` environment variables). The constructor does no I/O.
 
     The client is not bound to an event loop: it may be used in one ``asyncio.run`` and
     then another (or under trio). The connection pool it creates is per event loop and is
@@ -67,6 +74,7 @@ class AsyncEarthScopeClient:
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        dropoff: DropoffOptions | None = None,
     ) -> None:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ConfigError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
@@ -92,6 +100,8 @@ class AsyncEarthScopeClient:
         """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
         self._discover: DiscoveryService | None = None
         self._data: DataService | None = None
+        self._dropoff_options = dropoff
+        self._dropoff: DropoffService | None = None
         self._http = http_client
         self._owns_http = http_client is None
         self._binding: LoopBinding | None = None
@@ -100,6 +110,21 @@ class AsyncEarthScopeClient:
     def __repr__(self) -> str:
         s = self.settings
         return f"AsyncEarthScopeClient(profile={s.profile!r}, api_url={s.api_url!r})"
+
+    @property
+    def dropoff(self) -> DropoffService:
+        """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
+        service = self._dropoff
+        if service is None:
+            from .._dropoff import DropoffOptions, DropoffService
+            from .._s3._credentials import S3Credentials
+
+            options = self._dropoff_options or DropoffOptions.from_env()
+            credentials = S3Credentials(self.user, AwsCredentialsRequest(options.role))
+            service = self._dropoff = DropoffService(
+                self.requester, credentials=credentials, options=options
+            )
+        return service
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -215,6 +240,8 @@ class AsyncEarthScopeClient:
         per_file_timeout: float | None = None,
         checksum: ChecksumOption = None,
         checksum_algorithm: str = "sha256",
+        aws_role: str | AwsCredentialsRequest | None = None,
+        aws_params: Mapping[str, str | int] | None = None,
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -233,27 +260,51 @@ class AsyncEarthScopeClient:
         with ``checksum_algorithm`` while the file streams: a mismatch deletes the
         ``.part`` file and downloads it once more from scratch, then fails the file.
 
+        ``s3://bucket/key`` URLs (the ``s3`` extra) need ``aws_role`` (e.g.
+        ``"s3-miniseed-v2"``, or an :class:`AwsCredentialsRequest`) and its ``aws_params``
+        (e.g. ``{"network": "IU", "year": 2024}``): they are downloaded by the same engine,
+        as SigV4-signed requests to ``settings.s3_endpoint_url`` (AWS by default) in
+        ``settings.s3_region``, each attempt signed with credentials refreshed before they
+        expire. An ``s3://bucket/prefix/`` item (ending in ``/``) stands for every object
+        under it (listed page by page as the batch goes), saved under its key relative to
+        the prefix: run the same call again to complete a mirror (complete files are
+        skipped). S3's refusals are :class:`S3Error` results (``code``: ``AccessDenied``,
+        ``NoSuchKey``, ``SignatureDoesNotMatch``, ...).
+
         Returns a :class:`DownloadReport` (one result per item, in input order); failures
         do not raise: call ``report.raise_for_failures()`` for a :class:`DownloadError`.
 
         Raises:
             ConfigError: an invalid option.
             DownloadError: ``dest`` cannot be created.
+            AwsRoleDeniedError: EarthScope refused AWS credentials for ``aws_role``.
+            S3Error: listing an ``s3://`` prefix failed (e.g. ``AccessDenied``).
             ClientClosedError: the client was closed.
         """
         self._check_open()
-        return await run_download(
-            self.requester,
-            urls,
-            dest,
-            concurrency=concurrency,
-            overwrite=overwrite,
-            progress=progress,
-            retries=retries,
-            per_file_timeout=per_file_timeout,
-            checksum=checksum,
-            checksum_algorithm=checksum_algorithm,
-        )
+        check_source(urls)
+        route: Router = direct
+        items: AsyncIterator[DownloadItem] | None = None
+        if aws_role is not None:
+            access = S3Access(self.requester, self.user, as_request(aws_role, aws_params or {}))
+            await access.credentials.get()  # a refused role fails the call, not every item
+            route, items = access.route, access.expand(urls)
+        elif aws_params:
+            raise ConfigError("aws_params needs aws_role (e.g. aws_role='s3-miniseed-v2')")
+        async with _closing(items):
+            return await run_download(
+                self.requester,
+                items if items is not None else urls,
+                dest,
+                concurrency=concurrency,
+                overwrite=overwrite,
+                progress=progress,
+                retries=retries,
+                per_file_timeout=per_file_timeout,
+                checksum=checksum,
+                checksum_algorithm=checksum_algorithm,
+                route=route,
+            )
 
     # -- authentication --------------------------------------------------------------------
 
@@ -280,3 +331,13 @@ class AsyncEarthScopeClient:
         """Refresh the tokens now (``force=False``: only if they are not fresh)."""
         self._check_open()
         return await self.tokens.refresh(force=force)
+
+
+@contextlib.asynccontextmanager
+async def _closing(generator: AsyncIterator[DownloadItem] | None) -> AsyncIterator[None]:
+    """Close ``generator`` (an expanded source) however the download ends."""
+    try:
+        yield
+    finally:
+        if generator is not None:
+            await generator.aclose()  # type: ignore[attr-defined]

@@ -1,4 +1,9 @@
-"""The default device-login prompt: print the URL and the user code, open a browser if any."""
+"""The default device-login prompt: the URL and the user code, and a browser if one opens.
+
+In a Jupyter notebook the prompt is rich output (a clickable link that fills the code in, and
+the code), not text on stderr; elsewhere it is plain text on stderr (stdout stays the
+program's own).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ import sys
 import webbrowser
 
 from .._flows import DeviceCode
+from .._notebook import display_html, escape, in_notebook
 
-__all__ = ["default_prompt", "browser_available"]
+__all__ = ["browser_available", "default_prompt", "prompt_html", "prompt_text"]
 
 
 def browser_available() -> bool:
@@ -26,14 +32,37 @@ def browser_available() -> bool:
     return True
 
 
-def default_prompt(code: DeviceCode) -> None:
-    """Show ``verification_uri`` and ``user_code`` (C6) on stderr; open the browser if possible."""
-    url = code.verification_uri_complete or code.verification_uri
-    print(
-        f"\nTo log in to EarthScope, open {code.verification_uri}\n"
-        f"and enter the code:  {code.user_code}\n",
-        file=sys.stderr,
-        flush=True,
+def prompt_text(code: DeviceCode) -> str:
+    """The prompt as plain text: the page, the code, and the link that fills the code in."""
+    text = (
+        f"To log in to EarthScope, open {code.verification_uri}\n"
+        f"and enter the code:  {code.user_code}"
     )
+    if code.verification_uri_complete:
+        text += f"\n(or open {code.verification_uri_complete}, which fills the code in)"
+    return text
+
+
+def prompt_html(code: DeviceCode) -> str:
+    """The prompt for a notebook: a link to the page that fills the code in, and the code."""
+    url = escape(code.verification_uri_complete or code.verification_uri)
+    page = escape(code.verification_uri)
+    return (
+        '<div class="earthscope-login" style="padding:0.5em 0">'
+        f'To log in to EarthScope, open <a href="{url}" target="_blank" '
+        f'rel="noopener noreferrer">{url}</a><br>'
+        f'and check that it shows the code <code style="font-size:1.3em">'
+        f"{escape(code.user_code)}</code> (or enter it at {page}).</div>"
+    )
+
+
+def default_prompt(code: DeviceCode) -> None:
+    """Show ``verification_uri`` and ``user_code`` (C6): a clickable link in a notebook,
+    text on stderr elsewhere; open the browser if possible."""
+    url = code.verification_uri_complete or code.verification_uri
+    if in_notebook():
+        display_html(prompt_html(code), prompt_text(code))
+    else:
+        print(f"\n{prompt_text(code)}\n", file=sys.stderr, flush=True)
     if browser_available():
         webbrowser.open(url, new=2)

@@ -17,20 +17,24 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock
+from .._dropoff._service import DropoffService
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
 from .._retry import RetryPolicy
+from .._s3._tools import TOOL_THRESHOLD, ObstoreCredentials, boto3_session, s3fs_storage_options
 from .._settings import Settings
 from .._stores import TokenStore
 from ._async_client import AsyncEarthScopeClient
+from ._aws import AwsCredentials, AwsCredentialsRequest, resolve_request
 from ._facade import SyncFacade, sync_method
 from ._user import UserService
 
 if TYPE_CHECKING:
     from .._data import SyncDataService, SyncDiscoveryService
+    from .._dropoff import DropoffOptions
 
-__all__ = ["EarthScopeClient", "SyncUserService"]
+__all__ = ["EarthScopeClient", "SyncDropoffService", "SyncUserService"]
 
 
 _Run: TypeAlias = "Callable[[str, tuple[Any, ...], dict[str, Any]], Any]"
@@ -55,6 +59,82 @@ class SyncUserService(SyncFacade[UserService]):
     lookup_anon = sync_method(UserService.lookup_anon)
     get_aws_credentials = sync_method(UserService.get_aws_credentials)
 
+    # -- S3 tools (sync only; glue around get_aws_credentials, no behaviour of their own) --
+
+    def _fetcher(self, role: object, params: dict[str, str | int]) -> Callable[[], AwsCredentials]:
+        request = resolve_request(role, params, stacklevel=3)
+
+        def fetch() -> AwsCredentials:
+            return self.get_aws_credentials(role=request, ttl_threshold=TOOL_THRESHOLD)
+
+        return fetch
+
+    def get_boto3_session(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> Any:
+        """A ``boto3.Session`` with EarthScope credentials for ``role`` and ``params`` that
+        refresh themselves before they expire (needs the ``boto3`` extra); its clients may
+        be used from any thread. For a non-AWS endpoint pass
+        ``endpoint_url=client.settings.s3_endpoint_url`` to ``session.client("s3", ...)``.
+
+        Raises:
+            ConfigError: boto3 is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        fetch = self._fetcher(role, params)
+        return boto3_session(fetch, region=self._client.settings.s3_region)
+
+    def get_s3fs_storage_options(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> dict[str, Any]:
+        """``storage_options`` for s3fs/fsspec, xarray and Dask readers in this process,
+        with credentials that refresh themselves (needs the ``s3fs`` extra). The endpoint
+        and region come from the settings.
+
+        Raises:
+            ConfigError: s3fs is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        fetch = self._fetcher(role, params)
+        settings = self._client.settings
+        return s3fs_storage_options(
+            fetch, region=settings.s3_region, endpoint_url=settings.s3_endpoint_url
+        )
+
+    def get_obstore_credential_provider(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> ObstoreCredentials:
+        """An obstore ``credential_provider`` (sync) for ``role`` and ``params``:
+        ``obstore.store.S3Store(bucket, region=..., credential_provider=provider)``.
+
+        Raises:
+            ConfigError: a bad role or parameter.
+        """
+        return ObstoreCredentials(self._fetcher(role, params))
+
+
+class SyncDropoffService(SyncFacade[DropoffService]):
+    """``client.dropoff`` of :class:`EarthScopeClient`: the :class:`DropoffService` methods,
+    sync (callbacks run in the client's loop thread)."""
+
+    def __init__(self, client: EarthScopeClient, run: _Run) -> None:
+        self._client = client
+        self._run = run
+
+    def __repr__(self) -> str:
+        return f"SyncDropoffService({self._client!r})"
+
+    def _run_method(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self._run("dropoff." + name, args, kwargs)
+
+    list_objects = sync_method(DropoffService.list_objects)
+    list_all_objects = sync_method(DropoffService.list_all_objects)
+    get_object_history = sync_method(DropoffService.get_object_history)
+    get_all_object_history = sync_method(DropoffService.get_all_object_history)
+    get_summary = sync_method(DropoffService.get_summary)
+    put_object = sync_method(DropoffService.put_object)
+    put_objects = sync_method(DropoffService.put_objects)
+
 
 class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     """The blocking EarthScope client: the methods of :class:`AsyncEarthScopeClient`, sync.
@@ -75,8 +155,14 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         store: TokenStore | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        dropoff: DropoffOptions | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {"store": store, "clock": clock, "retry": retry}
+        self._options: dict[str, Any] = {
+            "store": store,
+            "clock": clock,
+            "retry": retry,
+            "dropoff": dropoff,
+        }
         self._explicit_settings = settings
         self._portal = PortalThread(name="earthscope-client")
         self._async: AsyncEarthScopeClient | None = None
@@ -85,6 +171,7 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         self._user = SyncUserService(self, self._run_method)
         self._discover: SyncDiscoveryService | None = None
         self._data: SyncDataService | None = None
+        self._dropoff = SyncDropoffService(self, self._run_method)
 
     def __repr__(self) -> str:
         client = self._async
@@ -164,6 +251,10 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         self._target()
         return self._portal.call(func, *args, **kwargs)
+
+    def dropoff(self) -> SyncDropoffService:
+        """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
+        return self._dropoff
 
     @property
     def settings(self) -> Settings:

@@ -38,6 +38,7 @@ from ._progress import (
     Tracker,
     resolve_progress,
 )
+from ._route import Router, direct
 from ._types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "DownloadSource",
     "ProgressCallback",
     "ProgressOption",
+    "check_source",
     "run_download",
 ]
 
@@ -81,6 +83,12 @@ def _check_options(concurrency: int, retries: int | None, per_file_timeout: floa
         raise ConfigError(f"per_file_timeout must be a number > 0, got {per_file_timeout!r}")
 
 
+def check_source(urls: object) -> None:
+    """:class:`ConfigError` for a single string where an iterable of URLs is expected."""
+    if isinstance(urls, (str, bytes, bytearray, memoryview)):
+        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+
+
 async def run_download(
     requester: Requester,
     urls: DownloadSource,
@@ -93,10 +101,11 @@ async def run_download(
     per_file_timeout: float | None,
     checksum: ChecksumOption = None,
     checksum_algorithm: str = "sha256",
+    route: Router = direct,
 ) -> DownloadReport:
-    """The body of :meth:`AsyncEarthScopeClient.download`."""
-    if isinstance(urls, (str, bytes, bytearray, memoryview)):
-        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+    """The body of :meth:`AsyncEarthScopeClient.download`; ``route`` says where each item's
+    requests go (see :mod:`._route`)."""
+    check_source(urls)
     _check_options(concurrency, retries, per_file_timeout)
     checksums = Checksums(checksum, checksum_algorithm)
     callback, bar = resolve_progress(progress)
@@ -116,6 +125,7 @@ async def run_download(
             requester.clock,
             tracker.add_bytes,
             checksums,
+            route,
         )
         return await _run(
             _Batch(job, root, overwrite, per_file_timeout, tracker), urls, concurrency

@@ -36,9 +36,9 @@ from typing import Literal
 import anyio
 import httpx
 
-from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
+from .._network_errors import network_failure
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
@@ -51,6 +51,7 @@ from ._resume import (
     record_validator,
     resume_point,
 )
+from ._route import Route, Router, direct
 from ._sink import BodySink
 
 __all__ = ["FileDownload", "FileJob", "Fetched", "fetch_file"]
@@ -72,6 +73,8 @@ class FileJob:
     clock: Clock
     on_bytes: Callable[[int], None]
     checksums: Checksums
+    route: Router = direct
+    """Where each item's requests go (the hook for ``s3://``)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class FileDownload:
         self.target = target
         self.part = part_path(target)
         self.safe_url = safe_url(url)
+        self.route = job.route(url)
         self.offset = 0  # bytes of the .part on disk
         self.etag: str | None = None
         self.ranges = False
@@ -116,7 +120,9 @@ class FileDownload:
     async def resume(self, part_size: int, part_etag: str | None, part_mtime: float) -> None:
         """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
         job = self.job
-        resume = await resume_point(job.http, self.url, part_size, part_etag, part_mtime)
+        resume = await resume_point(
+            job.http, self.route.url, part_size, part_etag, part_mtime, auth=self.route.httpx_auth
+        )
         self.offset, self.etag, self.ranges = resume.offset, resume.etag, resume.ranges
         if resume.offset == 0:
             logger.debug("GET %s: the old partial file is stale; restarting", self.safe_url)
@@ -177,12 +183,14 @@ class FileDownload:
     async def attempt(self) -> Literal[True] | Failure:
         """One GET; True when the ``.part`` file is complete."""
         try:
-            async with self.job.http.stream("GET", self.url, headers=self.headers()) as response:
+            async with self.job.http.stream(
+                "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+            ) as response:
                 status = response.status_code
                 if status == 416 and self.offset > 0:
                     return await self.on_416(response)
                 if not response.is_success:
-                    return await _error_response(self.job, response)
+                    return await _error_response(self.job, response, self.route)
                 self.etag = response.headers.get("etag")
                 self.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
                 if _encoded(response):  # lengths and ranges count encoded bytes: restart
@@ -310,10 +318,8 @@ class FileDownload:
 
     def transport_failure(self, exc: httpx.HTTPError) -> Failure:
         """A network failure during the GET (retryable like any idempotent request)."""
-        error = TransportError(
-            f"GET {self.safe_url} failed: {type(exc).__name__} (network problem); "
-            "check your connection and try again"
-        )
+        what = f"GET {self.safe_url}"
+        error = TransportError(network_failure(what, exc, setting="that the URL is right"))
         error.__cause__ = exc
         return Failure(error, retryable_transport("GET", exc))
 
@@ -358,12 +364,12 @@ def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
 
 
-async def _error_response(job: FileJob, response: httpx.Response) -> Failure:
+async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:
     await response.aread()
     wait = retry_after_seconds(response.headers, now=job.clock.now())
     status = response.status_code
     retryable = retryable_status("GET", status, has_retry_after=wait is not None)
-    return Failure(api_error_from_response(response), retryable, wait, status == 429)
+    return Failure(route.error(response), retryable, wait, status == 429)
 
 
 async def fetch_file(

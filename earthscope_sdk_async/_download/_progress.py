@@ -1,9 +1,10 @@
 r"""Progress of a bulk download: the throttled tracker, and the bar shown for ``progress=True``.
 
-The default bar is ``tqdm.auto.tqdm`` when tqdm is installed (a widget in Jupyter, text in
-a terminal), else :class:`TextProgressBar`: one line on stderr rewritten with ``\\r``
-(Jupyter renders that in place too). tqdm is optional and imported only for
-``progress=True``.
+The default bar is, in a Jupyter notebook, tqdm's widget (with tqdm and ipywidgets, the
+``notebook`` extra) or rich output updated in place, both leaving a readable state in the
+saved notebook; elsewhere ``tqdm.auto.tqdm`` when tqdm is installed, else
+:class:`TextProgressBar`: one line on stderr rewritten with ``\\r``. tqdm is optional and
+imported only for ``progress=True``.
 
 Every call happens in the event loop running the download: for the blocking
 ``EarthScopeClient`` that is the client's loop thread, never the caller's thread. The
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TextIO, TypeAlias
 
 from .._errors import ConfigError
+from .._notebook import in_notebook
 from ._types import DownloadProgress
 
 __all__ = [
@@ -77,9 +79,15 @@ class TextProgressBar:
     """
 
     def __init__(
-        self, stream: TextIO | None = None, *, min_interval: float = 0.2, width: int = 24
+        self,
+        stream: TextIO | None = None,
+        *,
+        min_interval: float = 0.2,
+        width: int = 24,
+        label: str = "download",
     ) -> None:
         self._stream = stream if stream is not None else sys.stderr
+        self._label = label
         self._min_interval = min_interval
         self._width = width
         self._last_draw = -float("inf")
@@ -103,11 +111,11 @@ class TextProgressBar:
         total = progress.files_total
         sizes = f"{human_size(progress.bytes_done)}  {human_size(progress.rate_bytes_per_s)}/s"
         if total is None:
-            return f"download  {_files(progress)}  {sizes}"
+            return f"{self._label}  {_files(progress)}  {sizes}"
         done = min(progress.files_done / total, 1.0) if total else 1.0
         filled = int(done * self._width)
         bar = "#" * filled + "-" * (self._width - filled)
-        return f"download {done:4.0%} [{bar}] {_files(progress)}  {sizes}"
+        return f"{self._label} {done:4.0%} [{bar}] {_files(progress)}  {sizes}"
 
     def _draw(self, progress: DownloadProgress, now: float) -> None:
         self._last_draw = now
@@ -137,8 +145,9 @@ class TqdmProgressBar:
     snapshot (when the number of files may be known) and closed by :meth:`close`.
     """
 
-    def __init__(self, tqdm_class: Callable[..., Any]) -> None:
+    def __init__(self, tqdm_class: Callable[..., Any], *, label: str = "download") -> None:
         self._tqdm_class = tqdm_class
+        self._label = label
         self._bar: Any = None
 
     def __call__(self, progress: DownloadProgress) -> None:
@@ -146,7 +155,7 @@ class TqdmProgressBar:
         bar = self._bar
         if bar is None:
             bar = self._bar = self._tqdm_class(
-                total=progress.files_total, unit="file", desc="download", leave=True
+                total=progress.files_total, unit="file", desc=self._label, leave=True
             )
         if progress.files_total is not None and bar.total != progress.files_total:
             bar.total = progress.files_total
@@ -161,21 +170,27 @@ class TqdmProgressBar:
             bar.close()
 
 
-def default_progress_bar() -> ProgressBar:
-    """The bar used for ``progress=True``: tqdm's (``tqdm.auto``) if installed, else text."""
+def default_progress_bar(label: str = "download") -> ProgressBar:
+    """The bar used for ``progress=True``: in a Jupyter notebook, a live bar that leaves a
+    readable saved state (see ``_notebook_progress``); elsewhere tqdm's if installed, else
+    text on stderr. ``label`` names the operation (``upload`` for dropoff uploads)."""
+    if in_notebook():
+        from ._notebook_progress import notebook_progress_bar
+
+        return notebook_progress_bar(label)
     try:
         from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
-        return TextProgressBar()
-    return TqdmProgressBar(tqdm)
+        return TextProgressBar(label=label)
+    return TqdmProgressBar(tqdm, label=label)
 
 
 def resolve_progress(
-    progress: ProgressOption,
+    progress: ProgressOption, *, label: str = "download"
 ) -> tuple[ProgressCallback | None, ProgressBar | None]:
     """``(callback, bar to close at the end)`` for the ``progress`` option."""
     if progress is True:
-        bar = default_progress_bar()
+        bar = default_progress_bar(label)
         return bar, bar
     if progress is None or progress is False:
         return None, None

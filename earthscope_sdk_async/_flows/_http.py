@@ -16,6 +16,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from .._errors import InvalidResponseError, TransportError
+from .._network_errors import IDP_SETTING, network_failure
 from .._settings import Settings
 
 __all__ = [
@@ -90,10 +91,7 @@ async def post_form(
         response = await http.send(request, auth=None, follow_redirects=False)
     except httpx.TransportError as exc:
         log.debug("POST %s: %s failed: %s", url, what, type(exc).__name__)
-        raise TransportError(
-            f"{what} to {url} failed: {type(exc).__name__} (network problem); "
-            "check your connection and try again"
-        ) from exc
+        raise TransportError(network_failure(f"{what} to {url}", exc, setting=IDP_SETTING)) from exc
     except httpx.DecodingError as exc:
         raise InvalidResponseError(
             f"{what} to {url}: the response body could not be decoded ({type(exc).__name__})"

@@ -52,7 +52,10 @@ _ADVICE: dict[type[OAuthError], str] = {
     LoginRequiredError: "the refresh token is no longer valid; log in again",
     AccessDeniedError: "the request was refused; log in again and approve the request",
     DeviceCodeExpiredError: "the sign-in code expired before it was approved; log in again",
-    InvalidClientError: "check the client id and secret, and that this client may use this grant",
+    InvalidClientError: (
+        "check the client id and secret (ES_OAUTH2__CLIENT_ID, ES_OAUTH2__CLIENT_SECRET), and "
+        "that this client may use this grant"
+    ),
     RateLimitError: "the identity provider is rate limiting this client; wait and try again",
     OAuthServerError: "the identity provider is having problems; try again later",
     InvalidResponseError: "the identity provider sent an unusable response; try again later",
@@ -127,6 +130,20 @@ def _text(body: dict[str, Any] | None, name: str) -> str | None:
     return " ".join(value.split())[:_MAX_DESCRIPTION]
 
 
+_PUBLIC_CLIENT_ADVICE = (
+    "the identity provider does not know this client or does not let it use the device flow: "
+    "check the client id (ES_OAUTH2__CLIENT_ID, or oauth2.client_id in the profile) and "
+    "ES_OAUTH2__DOMAIN"
+)
+"""For device logins and their refreshes: a public client has no secret to check."""
+
+
+def _advice(cls: type[OAuthError], context: Context) -> str:
+    if cls is InvalidClientError and context in ("device", "refresh"):
+        return _PUBLIC_CLIENT_ADVICE
+    return _ADVICE[cls]
+
+
 def _error_class(reply: Reply, context: Context) -> type[OAuthError]:
     code = reply.error_code
     if code is not None:
@@ -152,7 +169,7 @@ def to_error(reply: Reply, context: Context, *, now: datetime | None = None) -> 
     detail = f"{code}: {description}" if code and description else (code or description or "")
     message = (
         f"{reply.what} to {reply.url} failed with HTTP {reply.status_code}"
-        f"{' (' + detail + ')' if detail else ''}; {_ADVICE[cls]}"
+        f"{' (' + detail + ')' if detail else ''}; {_advice(cls, context)}"
     )
     fields: dict[str, Any] = {
         "status_code": reply.status_code,

@@ -8,6 +8,7 @@ no service reads the client's private state and no service imports the client.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
@@ -15,6 +16,7 @@ from urllib.parse import urljoin
 import httpx
 
 from .._clock import Clock
+from .._errors import ApiError
 from .._manager import TokenManager
 from .._retry import RetryPolicy, SharedPause
 from .._settings import Settings
@@ -75,6 +77,8 @@ class Requester:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        auth: httpx.Auth | None = None,
+        error: Callable[[httpx.Response], ApiError] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
         """Send an API request (bearer token, one 401 refresh+retry) with the client's retry
@@ -82,15 +86,21 @@ class Requester:
 
         A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
         only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured). ``timeout`` (seconds) replaces the client's per-request timeouts for
-        this call (the data products use 30 s, like earthscope-sdk 1.9.3).
+        honoured). ``auth`` replaces the bearer auth for this request (S3 requests pass their
+        SigV4 signer), ``error`` builds the error for an unsuccessful answer (default: an
+        :class:`ApiError` from EarthScope's JSON). ``timeout`` (seconds) replaces the client's
+        timeouts for this call (the data products use 30 s, like earthscope-sdk 1.9.3).
 
         Raises:
             ApiError: a non-2xx answer (after retries, for retryable ones).
             TransportError: the network failed (after retries, where allowed).
             ClientClosedError: the client was closed.
         """
-        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, timeout)
+        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, auth)
+        if error is not None:
+            call = dataclasses.replace(call, error=error)
+        if timeout is not None:
+            call = dataclasses.replace(call, timeout=timeout)
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )
@@ -114,9 +124,8 @@ class Requester:
             ApiError: a non-2xx answer (after retries, for retryable ones).
             TransportError: the network failed (after retries, where allowed).
         """
-        call = ApiCall(
-            method.upper(), self.url(url_or_path), None, params, headers, retry, timeout, consume
-        )
+        call = ApiCall(method.upper(), self.url(url_or_path), None, params, headers, retry)
+        call = dataclasses.replace(call, timeout=timeout, consume=consume)
         response = await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )

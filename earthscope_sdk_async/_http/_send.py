@@ -19,6 +19,7 @@ import httpx
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
+from .._network_errors import API_SETTING, network_failure
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
@@ -38,8 +39,14 @@ class ApiCall:
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = True
+    auth: httpx.Auth | None = None
+    """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
+    error: Callable[[httpx.Response], ApiError] = api_error_from_response
+    """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
     timeout: float | None = None
+    """Replaces the client's timeouts for this call (seconds)."""
     consume: Callable[[httpx.Response], Awaitable[Any]] | None = None
+    """Reads a successful body instead of holding it (result in ``extensions["consumed"]``)."""
 
     @property
     def safe_url(self) -> str:
@@ -48,10 +55,8 @@ class ApiCall:
 
 
 def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
-    return TransportError(
-        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem); "
-        "check your connection and try again"
-    )
+    what = f"{call.method} {call.safe_url}"
+    return TransportError(network_failure(what, exc, setting=API_SETTING))
 
 
 def _invalid_url(call: ApiCall, why: str) -> ConfigError:
@@ -75,11 +80,12 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
 async def _send(
     http: httpx.AsyncClient,
     request: httpx.Request,
+    auth: Any,
     consume: Callable[[httpx.Response], Awaitable[Any]] | None,
 ) -> httpx.Response:
     """Send; read the body, or hand a successful one to ``consume`` (its result goes to
     ``response.extensions["consumed"]``)."""
-    response = await http.send(request, stream=True)
+    response = await http.send(request, auth=auth, stream=True)
     try:
         if consume is not None and response.is_success:
             response.extensions = {**response.extensions, "consumed": await consume(response)}
@@ -98,7 +104,8 @@ async def _attempt(
         request = http.build_request(
             call.method, call.url, json=call.json, params=call.params, headers=call.headers, **extra
         )
-        response = await _send(http, request, call.consume)
+        auth = call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT
+        response = await _send(http, request, auth, call.consume)
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
@@ -113,7 +120,7 @@ async def _attempt(
     retryable = call.retry and retryable_status(
         call.method, response.status_code, has_retry_after=wait is not None
     )
-    return Failure(api_error_from_response(response), retryable, wait, response.status_code == 429)
+    return Failure(call.error(response), retryable, wait, response.status_code == 429)
 
 
 def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from .._errors import TokenStoreError
+from .._file_modes import exposed_file_warning
 from .._tokens import Tokens
 from ._fileio import atomic_write, ensure_private_dir, read_bytes, remove
 from ._filelock import check_timeout, hold_file_lock
@@ -18,7 +20,29 @@ from ._protocol import OnSave
 
 __all__ = ["FileTokenStore"]
 
+logger = logging.getLogger(__name__)
+
 _FIX = "delete it and log in again"
+
+
+_JSON_PROBLEMS = (
+    ("Unterminated string", "a text value (string) is not closed"),
+    ("Expecting value", "a value is missing or is not JSON"),
+    ("Expecting property name", "a field name is not in double quotes (or a comma is extra)"),
+    ("Expecting ',' delimiter", "a comma is missing between two items"),
+    ("Expecting ':' delimiter", "a colon is missing after a field name"),
+    ("Extra data", "there is more text after the JSON object"),
+    ("Invalid control character", "a text value contains a line break or control character"),
+    ("Invalid \\escape", "a text value has an invalid backslash escape"),
+)
+
+
+def _plain_json_problem(msg: str) -> str:
+    """The json module's terse message in plain words (its position is reported apart)."""
+    for prefix, words in _JSON_PROBLEMS:
+        if msg.startswith(prefix):
+            return words
+    return msg
 
 
 class FileTokenStore:
@@ -67,6 +91,9 @@ class FileTokenStore:
     async def load(self) -> Tokens | None:
         """Read the tokens; ``None`` when the file does not exist.
 
+        A file that group or others may read is loaded with a warning (once per process)
+        naming the ``chmod 600`` fix.
+
         Raises:
             TokenStoreError: the file cannot be read, or is not a valid token file.
         """
@@ -74,7 +101,12 @@ class FileTokenStore:
             data = await anyio.to_thread.run_sync(read_bytes, self._path)
         except OSError as exc:
             raise self._error(f"could not read it ({exc.strerror or exc})") from exc
-        return None if data is None else self._parse(data)
+        if data is None:
+            return None
+        warning = exposed_file_warning(self._path)
+        if warning is not None:
+            logger.warning("%s", warning)
+        return self._parse(data)
 
     def _parse(self, data: bytes) -> Tokens:
         if not data.strip():
@@ -82,7 +114,10 @@ class FileTokenStore:
         try:
             return Tokens.from_json(data)
         except json.JSONDecodeError as exc:
-            raise self._error(f"it is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise self._error(
+                f"it is not valid JSON: {_plain_json_problem(exc.msg)}, at line {exc.lineno}, "
+                f"column {exc.colno}"
+            ) from None
         except UnicodeDecodeError:
             raise self._error("it is not UTF-8 text") from None
         except (TypeError, ValueError) as exc:

@@ -12,8 +12,10 @@ import anyio
 from .._settings import Settings
 from .._tokens import Tokens
 from ._app import App
+from ._aws import AwsRoles
 from ._catalogue import Catalogue
 from ._device import DeviceCodeInfo, DeviceCodes
+from ._dropoff import DropoffRegistry, FakeDropoffObject, user_prefix
 from ._faults import FaultAction, FaultQueue, make_fault
 from ._files import FileStore
 from ._idp import TokenAuthority
@@ -81,7 +83,18 @@ class FakeEarthScope:
             client_id=client_id,
             machine_clients=self.machine_clients,
         )
-        self._router = Router(oauth=oauth, authority=self._authority, files=self._files)
+        self._dropoff = DropoffRegistry()
+        self.aws = AwsRoles()
+        """The AWS credentials service: ``aws.roles`` (others answer 403), ``aws.lifetime``
+        (seconds), ``aws.minter`` (mints real keys, e.g. for an S3 test server), ``aws.clock``
+        and ``aws.issued`` (every issue: role, parameters, access key id, expiration)."""
+        self._router = Router(
+            oauth=oauth,
+            authority=self._authority,
+            files=self._files,
+            aws=self.aws,
+            dropoff=self._dropoff,
+        )
         self._app = App(router=self._router, log=self._log, faults=self._faults)
         self._app.latency = latency
         self._server = HttpServer(self._app, host=host, port=port)
@@ -283,6 +296,50 @@ class FakeEarthScope:
         except KeyError:
             raise ValueError(f"no file at {path!r}; add it with add_file()") from None
         return stored.read(start, stored.size if end is None else end)
+
+    # -- dropoff ---------------------------------------------------------------------------
+
+    def watch_dropoff_bucket(self, endpoint_url: str, bucket: str, s3_client: Any = None) -> None:
+        """Report objects uploaded to ``bucket`` on a local S3 server (e.g. moto's) through
+        the dropoff routes: each new object or version is a ``received`` submission.
+        ``s3_client`` (a boto3 S3 client) reads a server that checks signatures."""
+        self._dropoff.watch_s3(endpoint_url, bucket, s3_client)
+
+    def add_dropoff_object(
+        self,
+        key: str,
+        data: bytes = b"",
+        *,
+        category: str = "miniseed",
+        sub: str = "auth0|fake-user",
+        status: str = "received",
+        status_message: str | None = None,
+        received_at: datetime | None = None,
+    ) -> None:
+        """Record a submission of ``data`` as ``key`` by the user ``sub``."""
+        import hashlib
+
+        self._dropoff.add(
+            FakeDropoffObject(
+                category=category,
+                user=user_prefix(sub),
+                path=key,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                received_at=received_at or datetime.now(timezone.utc),
+                status=status,
+                status_message=status_message,
+            )
+        )
+
+    def set_dropoff_status(self, key: str, status: str, message: str | None = None) -> int:
+        """Set the status of the latest submission of ``key``; returns how many changed."""
+        return self._dropoff.set_status(key, status, message)
+
+    @property
+    def dropoff_objects(self) -> list[FakeDropoffObject]:
+        """Every dropoff submission so far, oldest first."""
+        return self._dropoff.snapshot()
 
     # -- faults and the request log --------------------------------------------------------
 

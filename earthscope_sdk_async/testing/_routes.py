@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ._aws import AwsRoles
 from ._catalogue import Catalogue
+from ._dropoff import DropoffRegistry
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
 from ._log import RecordedRequest
@@ -38,8 +38,12 @@ class Router:
         authority: TokenAuthority,
         files: FileStore,
         catalogue: Catalogue | None = None,
+        dropoff: DropoffRegistry | None = None,
+        aws: AwsRoles | None = None,
     ) -> None:
+        self.dropoff = dropoff if dropoff is not None else DropoffRegistry()
         self.oauth = oauth
+        self.aws = aws if aws is not None else AwsRoles()
         self.authority = authority
         self.files = files
         self.catalogue = catalogue if catalogue is not None else Catalogue()
@@ -144,6 +148,7 @@ class Router:
             {
                 "user_id": who.sub,
                 "email": who.email,
+                "primary_email": who.email,
                 "first_name": "Fake",
                 "last_name": "User",
                 "country_code": "US",
@@ -151,6 +156,8 @@ class Router:
                 "institution": "Fake University",
                 "work_sector": "academic",
                 "user_type": "researcher",
+                "created_at": "2024-01-15T12:00:00Z",
+                "updated_at": "2025-06-01T08:30:00Z",
             },
         )
 
@@ -161,6 +168,10 @@ class Router:
         path = request.path
         if path.startswith("/beta/user/credentials/aws/") and request.method == "GET":
             return self._bearer(self._aws)(request)
+        if path.startswith("/beta/dropoff/") and request.method == "GET":
+            return self._bearer(lambda r, who: self.dropoff.handle(r.path, r.query, who.sub))(
+                request
+            )
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
         if path.startswith("/beta/discover/datasource/") and request.method == "GET":
@@ -195,17 +206,10 @@ class Router:
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
         role = unquote(request.path.rsplit("/", 1)[-1])
-        expiration = datetime.now(timezone.utc) + timedelta(hours=1)
-        return json_response(
-            200,
-            {
-                "aws_access_key_id": "ASIA" + secrets.token_hex(8).upper(),
-                "aws_secret_access_key": secrets.token_urlsafe(30),
-                "aws_session_token": secrets.token_urlsafe(60),
-                "expiration": expiration.isoformat(timespec="seconds"),
-                "role": role,
-            },
-        )
+        body = self.aws.issue(role, request.query)
+        if body is None:
+            return json_response(403, {"detail": f"Not authorized to assume role {role!r}"}, {})
+        return json_response(200, body)
 
     def _anon(self, request: RecordedRequest, who: AccessRecord) -> Response:
         body: Any = request.json if isinstance(request.json, dict) else {}

@@ -21,6 +21,7 @@ from earthscope_sdk_async import (
     SyncUserService,
     TokenManager,
     Tokens,
+    UserProfile,
 )
 
 
@@ -51,13 +52,15 @@ def check_client(client: EarthScopeClient) -> None:
 
 def check_user(client: EarthScopeClient) -> None:
     user = client.user
-    assert_type(user.get_profile(), dict[str, Any])
+    assert_type(user.get_profile(), UserProfile)
     assert_type(user.get_userinfo(), dict[str, Any])
     assert_type(user.get_userinfo(refresh=True), dict[str, Any])
     ids: Sequence[str] = ["a"]
     assert_type(user.lookup_anon(ids=ids, emails=("e@example.org",)), Any)
-    assert_type(user.get_aws_credentials(), AwsCredentials)
-    assert_type(user.get_aws_credentials("s3-miniseed", force=True), AwsCredentials)
+    assert_type(user.get_aws_credentials(role="s3-miniseed-v2"), AwsCredentials)
+    assert_type(
+        user.get_aws_credentials(role="s3-miniseed-v2", force=True, year=2024), AwsCredentials
+    )
 
 
 def check_constructor_and_context() -> None:
@@ -73,10 +76,37 @@ def check_wrong_calls_are_rejected(client: EarthScopeClient) -> None:
     client.login(prompt=42)  # type: ignore[arg-type]
     token: int = client.get_access_token()  # type: ignore[assignment]
     client.user.get_userinfo(True)  # type: ignore[call-arg]
-    client.user.get_aws_credentials(7)  # type: ignore[arg-type]
+    client.user.get_aws_credentials("s3-miniseed-v2")  # type: ignore[call-arg]  # keyword-only
+    client.user.get_aws_credentials(role="r", year=2.5)  # type: ignore[arg-type]
     client.user.lookup_anon(ids=[1])  # type: ignore[list-item]
     client.user.get_profile(refresh=True)  # type: ignore[call-arg]
     client.no_such_method()  # type: ignore[attr-defined]
     EarthScopeClient(Settings(), http_client=None)  # type: ignore[call-arg]
     EarthScopeClient(store=Settings())  # type: ignore[arg-type]
     del token
+
+
+def check_dropoff(client: EarthScopeClient) -> None:
+    from pathlib import Path
+
+    from earthscope_sdk_async import (
+        DropoffObject,
+        DropoffSummary,
+        Page,
+        SyncDropoffService,
+        UploadResult,
+    )
+
+    assert_type(client.dropoff, SyncDropoffService)
+    assert_type(client.dropoff.list_objects(category="miniseed"), Page[DropoffObject])
+    assert_type(client.dropoff.list_all_objects(category="miniseed"), list[DropoffObject])
+    assert_type(client.dropoff.get_summary(category="stationxml"), DropoffSummary)
+    assert_type(
+        client.dropoff.put_object(Path("a.mseed"), key="a.mseed", category="miniseed"),
+        UploadResult,
+    )
+    assert_type(
+        client.dropoff.put_objects(objects=[(b"x", "k")], category="assembled"),
+        list[UploadResult],
+    )
+    client.dropoff.list_objects(limit="10")  # type: ignore[arg-type]
