@@ -252,6 +252,7 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         self._target()
         return self._portal.call(func, *args, **kwargs)
 
+    @property
     def dropoff(self) -> SyncDropoffService:
         """Dropoff: list, inspect and upload miniSEED, assembled data and StationXML."""
         return self._dropoff
