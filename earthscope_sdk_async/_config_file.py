@@ -40,7 +40,13 @@ _STRING_FIELDS = (
     "revoke_path",
     "userinfo_path",
 )
-_NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
+_NUMBER_FIELDS = (
+    "refresh_leeway",
+    "refresh_ahead",
+    "timeout_connect",
+    "timeout_read",
+    "token_request_timeout",
+)
 _HOSTS_FIELDS = ("allowed_hosts",)
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -61,7 +67,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "userinfo_path",
     ),
     "resources": ("api_url",),
-    "http": ("timeout_connect", "timeout_read"),
+    "http": ("timeout_connect", "timeout_read", "token_request_timeout"),
 }
 
 FILE_KEYS: dict[str, str] = {

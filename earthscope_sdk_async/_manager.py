@@ -4,7 +4,12 @@ Single flight (C35, C36): a refresh takes the in-process lock (one ``anyio.Lock`
 loop, then a ``threading.Lock`` shared by every loop and thread), then the store's
 cross-process lock; it re-reads the store, adopts a token another process already saved, or
 else refreshes from the newest refresh token in the store, saves durably (C34) and releases.
-The refresh itself is shielded from the caller's cancellation (C37).
+Cancellation and deadlines (C37): every request to the identity provider has an overall
+deadline (``Settings.token_request_timeout``). Only a refresh-token exchange and the saving
+of its result are shielded from the caller's cancellation (a rotated refresh token the
+server committed must be read and saved), and that shield lasts at most one deadline.
+Callers waiting for another task's refresh wait on cancellable locks, so cancelling them
+ends their wait at once.
 """
 
 from __future__ import annotations
@@ -251,8 +256,11 @@ class TokenManager:
                 if not force and self._is_usable(stale):
                     assert self._tokens is not None
                     return self._tokens
-                with anyio.CancelScope(shield=True):  # C37: a committed rotation is always saved
+                try:
                     tokens = await self._adopt_or_exchange(force=force, stale=stale)
+                except EarthScopeError:
+                    await anyio.lowlevel.checkpoint_if_cancelled()  # cancelled: say so first
+                    raise
         await anyio.lowlevel.checkpoint_if_cancelled()  # the caller's cancellation, now
         return tokens
 
@@ -304,13 +312,20 @@ class TokenManager:
                 new = await ClientCredentialsFlow(http, self.settings, clock=self._clock).login()
                 new = new.replace(refresh_token=None)
             elif base is not None and base.refresh_token:
-                new = await self._refresh_with(http, base, base.refresh_token)
+                # C37: the server may rotate the refresh token as soon as it has the request,
+                # so the exchange and the save run to the end even if the caller is cancelled;
+                # the exchange is bounded by token_request_timeout (one request, no retries).
+                with anyio.CancelScope(shield=True):
+                    new = await self._refresh_with(http, base, base.refresh_token)
+                    await self._commit(new, fresh=True)
+                return new
             else:
                 raise LoginRequiredError(
                     "not logged in (no refresh token available): log in with "
                     "`earthscope-async login` or `await client.login()`"
                 )
-        await self._commit(new, fresh=True)
+        with anyio.CancelScope(shield=True):
+            await self._commit(new, fresh=True)
         return new
 
     async def _refresh_with(self, http: httpx.AsyncClient, base: Tokens, refresh: str) -> Tokens:

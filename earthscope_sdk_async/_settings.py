@@ -50,10 +50,13 @@ ENV_VARS: dict[str, str] = {
     "ES_RESOURCES__API_URL": "api_url",
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
     "ES_HTTP__TIMEOUT_READ": "timeout_read",
+    "ES_HTTP__TOKEN_REQUEST_TIMEOUT": "token_request_timeout",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
-_NUMBER_FIELDS = frozenset({"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read"})
+_NUMBER_FIELDS = frozenset(
+    {"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read", "token_request_timeout"}
+)
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -167,6 +170,10 @@ class Settings:
     """Seconds to wait for a connection."""
     timeout_read: float = 30.0
     """Seconds to wait for each read (and write) on a connection."""
+    token_request_timeout: float = 30.0
+    """Overall deadline, in seconds, of one request to the identity provider (connecting,
+    sending, and reading the whole answer): a server that trickles its answer byte by byte
+    cannot hold a login or a refresh for longer than this."""
     device_code_path: str = "oauth/device/code"
     """Device authorization endpoint, relative to ``domain``."""
     token_path: str = "oauth/token"
@@ -220,6 +227,11 @@ class Settings:
             _check_seconds("timeout_connect", self.timeout_connect, positive=True),
         )
         set_(self, "timeout_read", _check_seconds("timeout_read", self.timeout_read, positive=True))
+        set_(
+            self,
+            "token_request_timeout",
+            _check_seconds("token_request_timeout", self.token_request_timeout, positive=True),
+        )
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or "://" in value:
@@ -244,9 +256,10 @@ class Settings:
         ``ES_OAUTH2__CLIENT_ID``, ``ES_OAUTH2__CLIENT_SECRET``, ``ES_OAUTH2__SCOPE``,
         ``ES_OAUTH2__REFRESH_TOKEN``, ``ES_OAUTH2__ALLOWED_HOSTS`` (comma-separated or a JSON
         list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
-        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_OAUTH2__CLIENT_AUTH_METHOD``
-        (``client_secret_post`` or ``client_secret_basic``) and ``ES_OAUTH2__REFRESH_LEEWAY``
-        (seconds).
+        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_HTTP__TOKEN_REQUEST_TIMEOUT``
+        (seconds, the overall deadline of one identity-provider request),
+        ``ES_OAUTH2__CLIENT_AUTH_METHOD`` (``client_secret_post`` or ``client_secret_basic``)
+        and ``ES_OAUTH2__REFRESH_LEEWAY`` (seconds).
 
         Config file: ``config_path``, else ``~/.earthscope/config.toml`` (``~`` expanded at
         call time; a missing file is empty). ``[default]`` is merged with

@@ -152,8 +152,12 @@ class DeviceCodeFlow:
             "client_id": settings.client_id,
         }
         what = "token request (device_code)"
+        left = code.deadline - self._clock.monotonic()  # C15: no poll outlives the code
+        deadline = min(settings.token_request_timeout, max(0.0, left))
         try:
-            response = await post_form(self._http, settings, settings.token_url, form, what=what)
+            response = await post_form(
+                self._http, settings, settings.token_url, form, what=what, deadline=deadline
+            )
         except TransportError:
             poller.on_failure()
             return None
