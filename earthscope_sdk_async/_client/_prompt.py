@@ -7,6 +7,8 @@ import sys
 import webbrowser
 
 from .._flows import DeviceCode
+from .._redact import printable
+from .._urls import openable_url
 
 __all__ = ["default_prompt", "browser_available"]
 
@@ -27,13 +29,17 @@ def browser_available() -> bool:
 
 
 def default_prompt(code: DeviceCode) -> None:
-    """Show ``verification_uri`` and ``user_code`` (C6) on stderr; open the browser if possible."""
-    url = code.verification_uri_complete or code.verification_uri
+    """Show ``verification_uri`` and ``user_code`` (C6) on stderr; open the browser if possible.
+
+    Server text is printed without control characters, and only ``https`` (or loopback
+    ``http``) URLs are opened, even for a :class:`DeviceCode` built by hand.
+    """
+    url = openable_url(code.verification_uri_complete) or openable_url(code.verification_uri)
     print(
-        f"\nTo log in to EarthScope, open {code.verification_uri}\n"
-        f"and enter the code:  {code.user_code}\n",
+        f"\nTo log in to EarthScope, open {printable(code.verification_uri)}\n"
+        f"and enter the code:  {printable(code.user_code)}\n",
         file=sys.stderr,
         flush=True,
     )
-    if browser_available():
+    if url is not None and browser_available():
         webbrowser.open(url, new=2)
