@@ -46,7 +46,7 @@ def _raw_detail(response: httpx.Response) -> str | None:
         return None
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text.strip()[:_RAW]
     if isinstance(body, dict):
         for key in ("detail", "message", "error_description", "error"):

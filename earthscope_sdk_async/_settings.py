@@ -401,6 +401,8 @@ def _env_hosts(var: str, raw: str) -> tuple[str, ...]:
         hosts = json.loads(raw)
     except json.JSONDecodeError as exc:
         hosts, problem = None, f"is not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        hosts, problem = None, "is JSON nested too deeply"
     else:
         problem = "must be a list of host-name strings"
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):

@@ -43,7 +43,7 @@ def decode_json(response: httpx.Response, what: str) -> Any:
     """The decoded JSON body of ``response``; :class:`ApiError` when it is not JSON."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         content_type = response.headers.get("content-type", "no content type")
         raise invalid_response(response, what, f"the body is not JSON ({content_type})") from None
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -19,7 +21,10 @@ from ._protocol import OnSave
 
 __all__ = ["FileTokenStore"]
 
+logger = logging.getLogger(__name__)
+
 _FIX = "delete it and log in again"
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 class FileTokenStore:
@@ -75,6 +80,8 @@ class FileTokenStore:
             data = await anyio.to_thread.run_sync(read_bytes, self._path)
         except OSError as exc:
             raise self._error(f"could not read it ({exc.strerror or exc})") from exc
+        if data is not None:
+            await anyio.to_thread.run_sync(_warn_if_foreign, self._path)
         return None if data is None else self._parse(data)
 
     def _parse(self, data: bytes) -> Tokens:
@@ -101,13 +108,26 @@ class FileTokenStore:
         """
         try:
             await anyio.to_thread.run_sync(self._write, tokens.to_json().encode())
+        except _ForeignFileError as exc:
+            fix = (
+                "it belongs to another user: run as that user, or delete it (or point "
+                "this profile elsewhere) to log in as yourself"
+            )
+            raise self._error(f"not replacing it ({exc})", fix) from None
         except OSError as exc:
             fix = "check that the directory exists and is writable by you"
+            if exc.errno in _READ_ONLY:
+                fix = (
+                    f"its directory {self._path.parent} is read-only for you: the tokens can "
+                    "be read, but a refresh or login cannot be saved there (refreshed tokens "
+                    "then live only in this process); make it writable, or use another store"
+                )
             raise self._error(f"could not save tokens ({exc.strerror or exc})", fix) from exc
         await call_on_save(self._on_save, tokens, where=str(self._path), path=str(self._path))
 
     def _write(self, data: bytes) -> None:
         ensure_private_dir(self._path.parent)
+        _refuse_foreign(self._path)
         atomic_write(self._path, data)
 
     async def delete(self) -> None:
@@ -129,3 +149,41 @@ class FileTokenStore:
             TokenStoreError: the lock was not acquired within ``lock_timeout`` seconds.
         """
         return hold_file_lock(self._lock_path, self._lock_timeout)
+
+
+class _ForeignFileError(OSError):
+    """The token file belongs to another user."""
+
+
+def _owner(path: Path) -> int | None:
+    """The owner of ``path`` when it is not us (POSIX only), else ``None``."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # pragma: no cover - Windows
+        return None
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return None
+    return uid if uid != getuid() else None
+
+
+def _refuse_foreign(path: Path) -> None:
+    """Never silently re-own another user's token file (e.g. under sudo)."""
+    uid = _owner(path)
+    if uid is not None:
+        raise _ForeignFileError(f"it is owned by user id {uid}, not by you")
+
+
+_warned_foreign: set[str] = set()
+
+
+def _warn_if_foreign(path: Path) -> None:
+    uid = _owner(path)
+    if uid is not None and str(path) not in _warned_foreign:
+        _warned_foreign.add(str(path))
+        logger.warning(
+            "token file %s belongs to user id %s, not to you: its tokens are used, but a "
+            "refresh will not replace it",
+            path,
+            uid,
+        )
