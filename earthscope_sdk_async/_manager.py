@@ -10,6 +10,13 @@ of its result are shielded from the caller's cancellation (a rotated refresh tok
 server committed must be read and saved), and that shield lasts at most one deadline.
 Callers waiting for another task's refresh wait on cancellable locks, so cancelling them
 ends their wait at once.
+
+Rotation durability: when saving fails after the identity provider rotated the refresh
+token, the new tokens keep serving from memory, are never replaced by what the store holds,
+and saving is retried in the background (and before every refresh) until it succeeds;
+:meth:`TokenManager.aclose` makes one last attempt. Stores that can (``FileTokenStore``)
+keep their cross-process lock meanwhile, so no other process refreshes with the
+rotated-out token.
 """
 
 from __future__ import annotations
@@ -45,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 _LOOP_LOCKS: RunVar[WeakKeyDictionary[TokenManager, anyio.Lock]] = RunVar("earthscope_locks")
 _NEVER = -math.inf
+_SAVE_RETRY_FIRST = 1.0
+"""Seconds before the first background retry of a failed save (then doubling)."""
+_SAVE_RETRY_MAX = 60.0
 
 
 class TokenManager:
@@ -79,6 +89,7 @@ class TokenManager:
         self._thread_lock = threading.Lock()
         self.last_save_error: TokenStoreError | None = None
         """The error of the last failed save, while the in-memory tokens still serve."""
+        self._save_retry_running = False
 
     def __repr__(self) -> str:
         return f"TokenManager(profile={self.settings.profile!r}, store={type(self.store).__name__})"
@@ -139,6 +150,23 @@ class TokenManager:
         token in the store; machine clients run the client-credentials grant again.
         """
         return await self._renew(force=force, stale=None)
+
+    async def aclose(self) -> None:
+        """Make one last attempt to save tokens whose save failed, then :meth:`close`.
+
+        If that attempt fails too, the error is logged and the store's kept lock (if any)
+        is released: the tokens in memory are lost with this manager.
+        """
+        try:
+            if self.last_save_error is not None and self._tokens is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(self._save_patience()):
+                    await self._retry_save(final=True)
+        finally:
+            release = getattr(self.store, "release_pending", None)
+            if release is not None:
+                with anyio.CancelScope(shield=True):
+                    await release()
+            self.close()
 
     def close(self) -> None:
         """Stop the background refresh-ahead thread, if one was started (blocking, quick)."""
@@ -217,6 +245,7 @@ class TokenManager:
                     tokens = self._tokens
                 await self.store.delete()
                 self._tokens, self._fresh_until, self._loaded = None, _NEVER, True
+                self.last_save_error = None
         # Revocation runs after the locks are released and stays cancellable: it may wait on
         # a slow identity provider, and other processes must not wait for it.
         if revoke and tokens is not None and tokens.refresh_token:
@@ -250,6 +279,8 @@ class TokenManager:
                 assert self._tokens is not None
                 return self._tokens
             async with self.store.lock():
+                if self.last_save_error is not None and self._tokens is not None:
+                    await self._save_pending()  # the newest tokens first reach the store
                 if not self._loaded:
                     self._adopt(await self._read_store())
                     self._loaded = True
@@ -265,7 +296,7 @@ class TokenManager:
         return tokens
 
     async def _adopt_or_exchange(self, *, force: bool, stale: str | None) -> Tokens:
-        stored = await self._read_store()
+        stored = None if self.last_save_error is not None else await self._read_store()
         if not force and stored is not None and self._would_adopt(stored, stale):
             logger.debug(
                 "adopting tokens another process saved (%s)", fingerprint(stored.access_token)
@@ -345,9 +376,72 @@ class TokenManager:
             self.last_save_error = None
         except TokenStoreError as exc:
             self.last_save_error = exc
-            logger.warning("could not save tokens (%s); using them from memory", exc)
+            logger.warning(
+                "could not save tokens (%s); using them from memory and retrying the save", exc
+            )
+            self._start_save_retries()
         self._adopt(tokens, fresh=fresh)
         self._loaded = True
+
+    async def _save_pending(self) -> None:
+        """Try again to save the held tokens (under the locks); quiet when it fails again."""
+        tokens = self._tokens
+        assert tokens is not None
+        try:
+            await self.store.save(tokens)
+        except TokenStoreError as exc:
+            self.last_save_error = exc
+            return
+        self.last_save_error = None
+        logger.warning("saved the tokens that could not be saved before")
+
+    async def _retry_save(self, *, final: bool = False) -> bool:
+        """One attempt under every lock; True when nothing is pending any more."""
+        async with self._all_locks():
+            if self.last_save_error is None or self._tokens is None:
+                return True
+            with anyio.CancelScope(shield=True):
+                await self._save_pending()
+        if final and self.last_save_error is not None:
+            logger.error(
+                "the tokens could not be saved (%s); the login is lost with this process "
+                "(log in again once the token store is writable)",
+                self.last_save_error,
+            )
+        return self.last_save_error is None
+
+    def _save_patience(self) -> float:
+        return max(self.settings.token_request_timeout, 1.0)
+
+    def _start_save_retries(self) -> None:
+        """Keep retrying the save in the background loop until it works or we close."""
+        with self._ahead_guard:
+            if self._save_retry_running or self._ahead_closed:
+                return
+            self._save_retry_running = True
+            if self._ahead is None:
+                self._ahead = PortalThread(name="earthscope-refresh-ahead")
+            ahead = self._ahead
+        try:
+            ahead.portal().start_task_soon(self._save_retries)
+        except (RuntimeError, ClientClosedError):
+            with self._ahead_guard:
+                self._save_retry_running = False
+
+    async def _save_retries(self) -> None:
+        delay = _SAVE_RETRY_FIRST
+        try:
+            while not self._ahead_closed:
+                await anyio.sleep(delay)  # real time: paces I/O retries, not token expiry
+                try:
+                    if await self._retry_save():
+                        return
+                except TokenStoreError as exc:  # e.g. the lock timed out: try later
+                    logger.debug("retrying the save failed: %s", exc)
+                delay = min(delay * 2, _SAVE_RETRY_MAX)
+        finally:
+            with self._ahead_guard:
+                self._save_retry_running = False
 
     def _adopt(self, tokens: Tokens | None, *, fresh: bool = False) -> None:
         self._tokens = tokens

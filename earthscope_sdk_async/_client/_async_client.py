@@ -123,7 +123,7 @@ class AsyncEarthScopeClient:
                 await binding.aclose()  # closes the pool
             # else: the pool belongs to another event loop, which closes it when it ends
         self.auth.close()
-        self.tokens.close()
+        await self.tokens.aclose()  # one last save attempt if a save failed, then close
 
     def _check_open(self) -> None:
         if self._closed:

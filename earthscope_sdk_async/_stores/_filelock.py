@@ -28,7 +28,7 @@ from earthscope_sdk_async._errors import ConfigError, TokenStoreError
 
 from ._fileio import ensure_private_dir
 
-__all__ = ["hold_file_lock"]
+__all__ = ["acquire_file_lock", "hold_file_lock", "release_file_lock"]
 
 _ATTEMPT_SECONDS = 0.05
 """Longest a single attempt blocks a worker thread: the cancellation latency."""
@@ -59,12 +59,15 @@ def _release(lock: filelock.BaseFileLock) -> None:
 
 
 def _timeout_error(lock_path: Path, timeout: float) -> TokenStoreError:
-    return TokenStoreError(
+    error = TokenStoreError(
         f"timed out after {timeout:g} s waiting for the token lock {lock_path}; another process "
-        "may be stuck refreshing the tokens. Stop it, or raise lock_timeout; the lock file itself "
-        "need not be deleted.",
+        "may be stuck refreshing the tokens, or holding them until it can save a rotated refresh "
+        "token (its disk is full or read-only). Try again later, or stop that process; the "
+        "lock file itself need not be deleted.",
         path=str(lock_path),
     )
+    error.retryable = True
+    return error
 
 
 def _os_error(lock_path: Path, exc: OSError) -> TokenStoreError:
@@ -93,22 +96,39 @@ async def _acquire(lock: filelock.BaseFileLock, lock_path: Path, patience: float
         await anyio.lowlevel.checkpoint()
 
 
+async def acquire_file_lock(lock_path: Path, patience: float) -> filelock.BaseFileLock:
+    """Take the OS lock on ``lock_path``; release it with :func:`release_file_lock` (from any
+    task, thread or event loop). Raises ``TokenStoreError`` after ``patience`` seconds."""
+    lock = _new_lock(lock_path)
+    try:
+        await _acquire(lock, lock_path, patience)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_release, lock)
+        raise
+    return lock
+
+
+async def release_file_lock(lock: filelock.BaseFileLock, lock_path: Path) -> None:
+    """Release a lock taken by :func:`acquire_file_lock`, even when cancelled."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await anyio.to_thread.run_sync(_release, lock)
+        except OSError as exc:
+            raise _os_error(lock_path, exc) from exc
+
+
 @asynccontextmanager
 async def hold_file_lock(lock_path: Path, patience: float) -> AsyncIterator[None]:
     """Hold the OS lock on ``lock_path`` (created 0600, never deleted) for the block.
 
     Raises ``TokenStoreError`` after ``patience`` seconds without the lock.
     """
-    lock = _new_lock(lock_path)
+    lock = await acquire_file_lock(lock_path, patience)
     try:
-        await _acquire(lock, lock_path, patience)
         yield
     finally:
-        with anyio.CancelScope(shield=True):
-            try:
-                await anyio.to_thread.run_sync(_release, lock)
-            except OSError as exc:
-                raise _os_error(lock_path, exc) from exc
+        await release_file_lock(lock, lock_path)
 
 
 def check_timeout(value: float) -> float:
