@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._checks import is_number
 from ._errors import ConfigError
 from ._files import read_regular
 
@@ -187,7 +188,7 @@ def _put(out: Sourced, key: str, value: object, path: Path, label: str) -> None:
 
 def _typed(field: str, value: object, where: str) -> object:
     if field in _NUMBER_FIELDS:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = is_number(value)
         expected = "a number of seconds"
     elif field in _HOSTS_FIELDS:
         ok = isinstance(value, list) and all(isinstance(h, str) for h in value)

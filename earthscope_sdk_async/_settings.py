@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from ._checks import is_number
 from ._config_file import Sourced, read_profile
 from ._errors import ConfigError
 from ._urls import safe_url
@@ -123,7 +124,7 @@ def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:
 
 
 def _check_seconds(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if not is_number(value) or math.isnan(value):
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
     if value < 0 or (positive and value == 0) or math.isinf(value):
         kind = "positive" if positive else "zero or positive"

@@ -12,15 +12,15 @@ import pytest
 
 from earthscope_sdk_async import ApiError, ConfigError, MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._download_types import (
+from earthscope_sdk_async._client._sync_client import EarthScopeClient
+from earthscope_sdk_async._clock import ScaledClock
+from earthscope_sdk_async._download import (
     DownloadProgress,
     DownloadReport,
     DownloadResult,
 )
-from earthscope_sdk_async._client._retry import RetryPolicy
-from earthscope_sdk_async._client._sync_client import EarthScopeClient
-from earthscope_sdk_async._clock import ScaledClock
 from earthscope_sdk_async._errors import DownloadError, TransportError
+from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)

@@ -11,9 +11,9 @@ import pytest
 
 from earthscope_sdk_async import ConfigError, MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._retry import RetryPolicy
 from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
+from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)

@@ -15,15 +15,15 @@ import pytest
 
 from earthscope_sdk_async import MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._download_progress import (
+from earthscope_sdk_async._client._sync_client import EarthScopeClient
+from earthscope_sdk_async._download import DownloadProgress
+from earthscope_sdk_async._download._progress import (
     TextProgressBar,
     TqdmProgressBar,
     default_progress_bar,
     human_size,
 )
-from earthscope_sdk_async._client._download_types import DownloadProgress
-from earthscope_sdk_async._client._retry import RetryPolicy
-from earthscope_sdk_async._client._sync_client import EarthScopeClient
+from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from earthscope_sdk_async._version import __version__
-
+from .._version import __version__
 from ._errors import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser"]

@@ -12,20 +12,19 @@ import httpx
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock, SystemClock
+from .._download import ChecksumOption, DownloadReport, DownloadSource, ProgressOption, run_download
 from .._errors import ClientClosedError, ConfigError
 from .._flows import Prompt
+from .._http import Requester
 from .._manager import TokenManager
+from .._retry import RetryPolicy, SharedPause
 from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
-from ._download_types import DownloadReport
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
-from ._requester import Requester
-from ._retry import RetryPolicy, SharedPause
 from ._user import UserService
 
 __all__ = ["AsyncEarthScopeClient"]
@@ -171,18 +170,7 @@ class AsyncEarthScopeClient:
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """Send an API request through :attr:`http` (bearer token, one 401 refresh+retry)
-        with the client's retry policy; return the successful (2xx, fully read) response.
-
-        A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
-        only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured).
-
-        Raises:
-            ApiError: a non-2xx answer (after retries, for retryable ones).
-            TransportError: the network failed (after retries, where allowed).
-            ClientClosedError: the client was closed.
-        """
+        """:meth:`Requester.request` (kept for tests and callers of the old private name)."""
         return await self.requester.request(
             method, url_or_path, json=json, params=params, headers=headers, retry=retry
         )

@@ -11,35 +11,41 @@ the underlying coroutine.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
+from .._retry import RetryPolicy
 from .._settings import Settings
 from .._stores import TokenStore
 from ._async_client import AsyncEarthScopeClient
 from ._facade import SyncFacade, sync_method
-from ._retry import RetryPolicy
 from ._user import UserService
 
 __all__ = ["EarthScopeClient", "SyncUserService"]
 
 
+_Run: TypeAlias = "Callable[[str, tuple[Any, ...], dict[str, Any]], Any]"
+"""Runs ``await <async client>.<dotted name>(*args, **kwargs)`` in the client's loop."""
+
+
 class SyncUserService(SyncFacade[UserService]):
     """``client.user`` of :class:`EarthScopeClient`: the :class:`UserService` methods, sync."""
 
-    def __init__(self, client: EarthScopeClient) -> None:
+    def __init__(self, client: EarthScopeClient, run: _Run) -> None:
         self._client = client
+        self._run = run
 
     def __repr__(self) -> str:
         return f"SyncUserService({self._client!r})"
 
     def _run_method(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return self._client._run_method("user." + name, args, kwargs)
+        return self._run("user." + name, args, kwargs)
 
     get_profile = sync_method(UserService.get_profile)
     get_userinfo = sync_method(UserService.get_userinfo)
@@ -73,7 +79,7 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         self._async: AsyncEarthScopeClient | None = None
         self._lock = threading.Lock()
         self._closed = False
-        self._user = SyncUserService(self)
+        self._user = SyncUserService(self, self._run_method)
 
     def __repr__(self) -> str:
         client = self._async

@@ -18,7 +18,7 @@ from ._json import decode_json, invalid_response, json_object
 from ._single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = ["UserService"]
 

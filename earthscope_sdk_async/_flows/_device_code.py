@@ -6,9 +6,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from earthscope_sdk_async._redact import printable
-from earthscope_sdk_async._urls import openable_url
-
+from .._redact import printable
+from .._urls import openable_url
 from ._response import Reply
 from ._token_response import optional_string, required_string, seconds_field
 

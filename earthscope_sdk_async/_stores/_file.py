@@ -13,9 +13,8 @@ from pathlib import Path
 import anyio.to_thread
 import filelock
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._tokens import Tokens
-
+from .._errors import TokenStoreError
+from .._tokens import Tokens
 from ._fileio import atomic_write, ensure_private_dir, read_bytes, remove
 from ._filelock import acquire_file_lock, check_timeout, release_file_lock
 from ._hooks import call_on_save

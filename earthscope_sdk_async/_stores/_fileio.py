@@ -7,7 +7,7 @@ owner-only writes (C55, C56).
 
 from __future__ import annotations
 
-from earthscope_sdk_async._files import atomic_write, ensure_private_dir, remove
-from earthscope_sdk_async._files import read_regular as read_bytes
+from .._files import atomic_write, ensure_private_dir, remove
+from .._files import read_regular as read_bytes
 
 __all__ = ["atomic_write", "ensure_private_dir", "read_bytes", "remove"]

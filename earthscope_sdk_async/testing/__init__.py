@@ -23,8 +23,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:  # imported lazily (below) so that loading the pytest plugin stays cheap
-    from earthscope_sdk_async._clock import ScaledClock as ScaledClock
-
+    from .._clock import ScaledClock as ScaledClock
     from ._device import DeviceCodeInfo as DeviceCodeInfo
     from ._fake import FakeEarthScope as FakeEarthScope
     from ._log import RecordedRequest as RecordedRequest

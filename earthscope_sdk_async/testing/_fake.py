@@ -9,9 +9,8 @@ from typing import Any
 
 import anyio
 
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens
-
+from .._settings import Settings
+from .._tokens import Tokens
 from ._app import App
 from ._device import DeviceCodeInfo, DeviceCodes
 from ._faults import FaultAction, FaultQueue, make_fault

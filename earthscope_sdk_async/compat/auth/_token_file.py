@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._files import atomic_write, ensure_private_dir, read_regular
-
+from ..._errors import TokenStoreError
+from ..._files import atomic_write, ensure_private_dir, read_regular
 from ._tokens import ValidTokens
 from .auth_flow import NoTokensError
 

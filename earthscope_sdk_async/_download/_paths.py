@@ -141,7 +141,7 @@ class Spot:
 
     ``existing`` is the size of the final file when it exists and is to be kept (it is then
     skipped), ``part_size`` the size of a ``.part`` file left by an earlier run (0: none),
-    ``part_etag`` the ``ETag`` recorded when it was written (see :mod:`._download_resume`)
+    ``part_etag`` the ``ETag`` recorded when it was written (see :mod:`._resume`)
     and ``part_mtime`` its modification time.
     """
 

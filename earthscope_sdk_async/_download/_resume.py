@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from ._download_paths import MAX_ETAG, PART_SUFFIX, part_path, validator_path
+from ._paths import MAX_ETAG, PART_SUFFIX, part_path, validator_path
 
 __all__ = [
     "Resume",
