@@ -30,12 +30,16 @@ __all__ = [
     "UnsafeFileError",
     "append_fd",
     "atomic_write",
+    "check_same_file",
+    "check_regular",
+    "open_part",
     "ensure_private_dir",
     "fsync_dir",
     "new_exclusive",
     "open_regular",
     "read_regular",
     "remove",
+    "write_all",
 ]
 
 logger = logging.getLogger(__name__)
@@ -116,6 +120,33 @@ def append_fd(path: Path, *, create: bool) -> int:
     if create:
         return new_exclusive(path)
     return open_regular(path, os.O_WRONLY | os.O_APPEND, single_link=True)
+
+
+def open_part(path: Path, *, append: bool) -> tuple[int, tuple[int, int]]:
+    """A descriptor to write a partial download at ``path``: appended to (a regular,
+    single-link file), or created afresh (whatever was at the path, link or file, is
+    removed first, never written through). Also returns the file's ``(device, inode)``,
+    for :func:`check_same_file` before the rename."""
+    if not append:
+        remove(path)
+    fd = append_fd(path, create=not append)
+    info = os.fstat(fd)
+    return fd, (info.st_dev, info.st_ino)
+
+
+def check_same_file(path: Path, identity: tuple[int, int]) -> None:
+    """Raise :class:`UnsafeFileError` unless ``path`` is still the regular file we wrote
+    (not swapped for a link or another file since)."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != identity:
+        raise _refuse(path, "it was replaced while being written")
+
+
+def check_regular(path: Path) -> None:
+    """Raise :class:`UnsafeFileError` unless ``path`` itself (not a link's target) is a
+    regular file."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise _refuse(path, "it is not a regular file (a link?)")
 
 
 def new_exclusive(path: Path, mode: int = FILE_MODE) -> int:

@@ -189,6 +189,7 @@ class AsyncEarthScopeClient:
         per_file_timeout: float | None = None,
         checksum: ChecksumOption = None,
         checksum_algorithm: str = "sha256",
+        stall_timeout: float | None = 60.0,
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -199,7 +200,12 @@ class AsyncEarthScopeClient:
         when complete. Existing files are skipped (no request) unless ``overwrite``.
         Failures are retried like API calls (429, 5xx, network errors, truncated bodies;
         ``retries`` = attempts per file, default ``retry_policy.max_attempts``), a 429
-        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds.
+        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds;
+        ``stall_timeout`` (default 60 s, ``None``: off) fails an attempt that gets less than
+        1 KiB in that many seconds (silence, or a trickle), which is then retried.
+        Bodies are saved exactly as sent: a compressed ``Content-Encoding`` (sent although
+        identity was asked for) is saved undecoded, and a body longer than its
+        ``Content-Length`` fails without anything past that length being written.
         ``progress`` gets a :class:`DownloadProgress` at most ~10 times a second and once
         at the end; ``progress=True`` shows a bar (tqdm's when installed, which also works
         in Jupyter, else one line of text on stderr). ``checksum`` gives each URL's expected
@@ -227,6 +233,7 @@ class AsyncEarthScopeClient:
             per_file_timeout=per_file_timeout,
             checksum=checksum,
             checksum_algorithm=checksum_algorithm,
+            stall_timeout=stall_timeout,
         )
 
     # -- authentication --------------------------------------------------------------------
