@@ -136,3 +136,15 @@ def test_file_helper_refuses_links_fifos_and_hard_links(tmp_path: Path) -> None:
     atomic_write(link, b"new")  # replaces the link itself, never writes through it
     assert victim.read_text() == "precious"
     assert not link.is_symlink() and link.read_bytes() == b"new"
+
+
+@POSIX
+async def test_symlinked_lock_file_is_never_written_through(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    store = FileTokenStore(tmp_path / "tokens.json", lock_timeout=0.2)
+    store.lock_path.symlink_to(victim)
+    with pytest.raises(TokenStoreError):
+        async with store.lock():
+            pass
+    assert victim.read_text() == "precious"

@@ -15,6 +15,7 @@ happens, a lock taken by an attempt is released when the caller leaves.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ import filelock
 
 from .._checks import is_number
 from .._errors import ConfigError, TokenStoreError
+from .._files import check_regular
 from ._fileio import ensure_private_dir
 
 __all__ = ["acquire_file_lock", "hold_file_lock", "release_file_lock"]
@@ -78,10 +80,18 @@ def _os_error(lock_path: Path, exc: OSError) -> TokenStoreError:
     )
 
 
+def _prepare(lock_path: Path) -> None:
+    """Create the directory; refuse a lock path that is a link or not a regular file (also
+    refused by the lock library's own ``O_NOFOLLOW`` open in recent filelock versions)."""
+    ensure_private_dir(lock_path.parent)
+    if os.path.lexists(lock_path):
+        check_regular(lock_path)
+
+
 async def _acquire(lock: filelock.BaseFileLock, lock_path: Path, patience: float) -> None:
     deadline = anyio.current_time() + patience
     try:
-        await anyio.to_thread.run_sync(ensure_private_dir, lock_path.parent)
+        await anyio.to_thread.run_sync(_prepare, lock_path)
     except OSError as exc:
         raise _os_error(lock_path, exc) from exc
     while True:
