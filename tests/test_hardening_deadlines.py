@@ -109,3 +109,18 @@ async def test_case5_a_trickling_poll_never_outlives_the_device_code() -> None:
             with anyio.fail_after(PATIENCE / 2), pytest.raises(DeviceCodeExpiredError):
                 await flow.poll(code)
         assert fake.count("token") == 1  # one poll, cut short when the code expired
+
+
+@pytest.mark.parametrize("action", ["drip", "drip_headers"])
+async def test_trickling_api_answer_fails_at_the_policy_deadline(
+    fake_earthscope: FakeEarthScope, action: str
+) -> None:
+    from earthscope_sdk_async import AsyncEarthScopeClient
+    from earthscope_sdk_async._retry import RetryPolicy
+
+    fake_earthscope.add_fault("profile", action=action, interval=SLOW, times=5)  # type: ignore[arg-type]
+    store = MemoryTokenStore(fake_earthscope.issue_tokens())
+    policy = RetryPolicy(max_attempts=2, max_total=1, base_delay=0.01, max_delay=0.02)
+    async with AsyncEarthScopeClient(fake_earthscope.settings(), store=store, retry=policy) as es:
+        with anyio.fail_after(PATIENCE), pytest.raises(TransportError, match="did not complete"):
+            await es.user.get_profile()

@@ -47,6 +47,7 @@ from .._urls import safe_url
 from ._checksum import Checksums, Hasher, hash_prefix
 from ._paths import part_path
 from ._resume import (
+    Resume,
     drop_part,
     drop_validator,
     finish_part,
@@ -133,7 +134,11 @@ class FileDownload:
     async def resume(self, part_size: int, part_etag: str | None, part_mtime: float) -> None:
         """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
         job = self.job
-        resume = await resume_point(job.http, self.url, part_size, part_etag, part_mtime)
+        with anyio.move_on_after(math.inf if job.stall is None else job.stall) as scope:
+            resume = await resume_point(job.http, self.url, part_size, part_etag, part_mtime)
+        if scope.cancelled_caught:  # a stalled HEAD: no resuming, start over
+            logger.debug("HEAD %s stalled; restarting the download", self.safe_url)
+            resume = Resume(0)
         self.offset, self.etag, self.ranges = resume.offset, resume.etag, resume.ranges
         if resume.offset == 0:
             logger.debug("GET %s: the old partial file is stale; restarting", self.safe_url)
