@@ -172,8 +172,10 @@ def locate(item: object, dest: Path, overwrite: bool) -> Spot:
         stat = part.lstat()  # a link is not a partial file of ours: never followed
     except FileNotFoundError:
         return Spot(url, target, None, 0)
-    if not S_ISREG(stat.st_mode):
-        part.unlink()  # a link, FIFO... at our .part name: removed, the download starts over
+    if not S_ISREG(stat.st_mode) or stat.st_nlink > 1:
+        # a link (symbolic or hard), a FIFO... at our .part name: removed (never followed or
+        # appended to), and the download starts over
+        part.unlink()
         return Spot(url, target, None, 0)
     if stat.st_size == 0:
         return Spot(url, target, None, 0)
