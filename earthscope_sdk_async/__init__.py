@@ -19,6 +19,8 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
+    from ._client import AwsCredentialsRequest as AwsCredentialsRequest
+    from ._client import AwsTemporaryCredentials as AwsTemporaryCredentials
     from ._client import EarthScopeClient as EarthScopeClient
     from ._client import SyncUserService as SyncUserService
     from ._client import UserService as UserService
@@ -29,6 +31,7 @@ if typing.TYPE_CHECKING:
     from ._download import DownloadResult as DownloadResult
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
+    from ._errors import AwsRoleDeniedError as AwsRoleDeniedError
     from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConfigError as ConfigError
     from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
@@ -40,6 +43,7 @@ if typing.TYPE_CHECKING:
     from ._errors import OAuthError as OAuthError
     from ._errors import OAuthServerError as OAuthServerError
     from ._errors import RateLimitError as RateLimitError
+    from ._errors import S3Error as S3Error
     from ._errors import TokenStoreError as TokenStoreError
     from ._errors import TransportError as TransportError
     from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
@@ -66,6 +70,8 @@ _HOMES = {
     "EarthScopeAuth": "._auth",
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",
+    "AwsCredentialsRequest": "._client",
+    "AwsTemporaryCredentials": "._client",
     "EarthScopeClient": "._client",
     "SyncUserService": "._client",
     "UserService": "._client",
@@ -77,6 +83,8 @@ _HOMES = {
     "SystemClock": "._clock",
     "AccessDeniedError": "._errors",
     "ApiError": "._errors",
+    "AwsRoleDeniedError": "._errors",
+    "S3Error": "._errors",
     "ClientClosedError": "._errors",
     "ConfigError": "._errors",
     "DeviceCodeExpiredError": "._errors",

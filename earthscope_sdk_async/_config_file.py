@@ -41,6 +41,8 @@ _STRING_FIELDS = (
     "token_path",
     "revoke_path",
     "userinfo_path",
+    "s3_endpoint_url",
+    "s3_region",
 )
 _NUMBER_FIELDS = (
     "refresh_leeway",
@@ -70,10 +72,15 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "resources": ("api_url",),
     "http": ("timeout_connect", "timeout_read", "token_request_timeout"),
+    "s3": ("s3_endpoint_url", "s3_region"),
 }
 
 FILE_KEYS: dict[str, str] = {
-    **{f"{section}.{key}": key for section, keys in _SECTIONS.items() for key in keys},
+    **{  # [s3] endpoint_url = ... is the field s3_endpoint_url
+        f"{section}.{key.removeprefix(section + '_')}": key
+        for section, keys in _SECTIONS.items()
+        for key in keys
+    },
     **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_HOSTS_FIELDS)},
 }
 """Every key a profile table may hold (dotted for sub-tables) -> the ``Settings`` field."""

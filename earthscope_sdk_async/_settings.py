@@ -52,6 +52,8 @@ ENV_VARS: dict[str, str] = {
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
     "ES_HTTP__TIMEOUT_READ": "timeout_read",
     "ES_HTTP__TOKEN_REQUEST_TIMEOUT": "token_request_timeout",
+    "ES_S3__ENDPOINT_URL": "s3_endpoint_url",
+    "ES_S3__REGION": "s3_region",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
@@ -59,6 +61,7 @@ _NUMBER_FIELDS = frozenset(
     {"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read", "token_request_timeout"}
 )
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -183,6 +186,11 @@ class Settings:
     """Revocation endpoint, relative to ``domain``."""
     userinfo_path: str = "userinfo"
     """OIDC userinfo endpoint, relative to ``domain``."""
+    s3_endpoint_url: str | None = None
+    """Where ``s3://`` requests go: ``None`` for AWS (virtual-hosted addressing), else an
+    S3-compatible endpoint addressed path-style (``<endpoint>/<bucket>/<key>``)."""
+    s3_region: str = "us-east-2"
+    """The AWS region S3 requests are signed for (EarthScope's buckets are in us-east-2)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -233,6 +241,16 @@ class Settings:
             "token_request_timeout",
             _check_seconds("token_request_timeout", self.token_request_timeout, positive=True),
         )
+        if self.s3_endpoint_url is not None:
+            set_(
+                self,
+                "s3_endpoint_url",
+                _check_url("s3_endpoint_url", self.s3_endpoint_url, trailing_slash=False),
+            )
+        if not isinstance(self.s3_region, str) or not _REGION.fullmatch(self.s3_region):
+            raise ConfigError(
+                f"s3_region must be an AWS region name such as 'us-east-2', got {self.s3_region!r}"
+            )
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or "://" in value:
@@ -259,6 +277,7 @@ class Settings:
         list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
         ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_HTTP__TOKEN_REQUEST_TIMEOUT``
         (seconds, the overall deadline of one identity-provider request),
+        ``ES_S3__ENDPOINT_URL`` and ``ES_S3__REGION`` (where ``s3://`` downloads go),
         ``ES_OAUTH2__CLIENT_AUTH_METHOD`` (``client_secret_post`` or ``client_secret_basic``)
         and ``ES_OAUTH2__REFRESH_LEEWAY`` (seconds).
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from _moto import MotoS3
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -24,3 +29,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """A real S3 server (moto, server mode, signatures checked) on 127.0.0.1 for the session."""
+    from _moto import start_threaded
+
+    server, s3 = start_threaded()
+    try:
+        yield s3
+    finally:
+        server.stop()

@@ -38,6 +38,7 @@ from ._progress import (
     Tracker,
     resolve_progress,
 )
+from ._route import Router, direct
 from ._types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "DownloadSource",
     "ProgressCallback",
     "ProgressOption",
+    "check_source",
     "run_download",
 ]
 
@@ -87,6 +89,12 @@ def _check_options(
             raise ConfigError(f"{name} must be a number > 0 (or None), got {value!r}")
 
 
+def check_source(urls: object) -> None:
+    """:class:`ConfigError` for a single string where an iterable of URLs is expected."""
+    if isinstance(urls, (str, bytes, bytearray, memoryview)):
+        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+
+
 async def run_download(
     requester: Requester,
     urls: DownloadSource,
@@ -99,11 +107,12 @@ async def run_download(
     per_file_timeout: float | None,
     checksum: ChecksumOption = None,
     checksum_algorithm: str = "sha256",
+    route: Router = direct,
     stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
 ) -> DownloadReport:
-    """The body of :meth:`AsyncEarthScopeClient.download`."""
-    if isinstance(urls, (str, bytes, bytearray, memoryview)):
-        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+    """The body of :meth:`AsyncEarthScopeClient.download`; ``route`` says where each item's
+    requests go (see :mod:`._route`)."""
+    check_source(urls)
     _check_options(concurrency, retries, per_file_timeout, stall_timeout)
     checksums = Checksums(checksum, checksum_algorithm)
     callback, bar = resolve_progress(progress)
@@ -123,6 +132,7 @@ async def run_download(
             requester.clock,
             tracker.add_bytes,
             checksums,
+            route,
             stall_timeout,
         )
         return await _run(

@@ -37,7 +37,6 @@ from typing import Literal
 import anyio
 import httpx
 
-from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
 from .._redact import redact
@@ -54,6 +53,7 @@ from ._resume import (
     record_validator,
     resume_point,
 )
+from ._route import Route, Router, direct
 from ._sink import BodySink
 
 __all__ = [
@@ -87,6 +87,8 @@ class FileJob:
     clock: Clock
     on_bytes: Callable[[int], None]
     checksums: Checksums
+    route: Router = direct
+    """Where each item's requests go (the hook for ``s3://``)."""
     stall: float | None = DEFAULT_STALL_TIMEOUT
     """Seconds in which a response must bring at least ``STALL_BYTES`` (or its end)."""
 
@@ -117,6 +119,7 @@ class FileDownload:
         self.target = target
         self.part = part_path(target)
         self.safe_url = safe_url(url)
+        self.route = job.route(url)
         self.offset = 0  # bytes of the .part on disk
         self.etag: str | None = None
         self.ranges = False
@@ -135,7 +138,14 @@ class FileDownload:
         """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
         job = self.job
         with anyio.move_on_after(math.inf if job.stall is None else job.stall) as scope:
-            resume = await resume_point(job.http, self.url, part_size, part_etag, part_mtime)
+            resume = await resume_point(
+                job.http,
+                self.route.url,
+                part_size,
+                part_etag,
+                part_mtime,
+                auth=self.route.httpx_auth,
+            )
         if scope.cancelled_caught:  # a stalled HEAD: no resuming, start over
             logger.debug("HEAD %s stalled; restarting the download", self.safe_url)
             resume = Resume(0)
@@ -207,12 +217,14 @@ class FileDownload:
     async def exchange(self, stall: _Stall) -> Literal[True] | Failure:
         """Send the GET and handle its answer (inside the stall scope)."""
         try:
-            async with self.job.http.stream("GET", self.url, headers=self.headers()) as response:
+            async with self.job.http.stream(
+                "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+            ) as response:
                 status = response.status_code
                 if status == 416 and self.offset > 0:
                     return await self.on_416(response)
                 if not response.is_success:
-                    return await _error_response(self.job, response)
+                    return await _error_response(self.job, response, self.route)
                 self.etag = response.headers.get("etag")
                 self.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
                 if _encoded(response):  # lengths and ranges count encoded bytes: restart
@@ -451,12 +463,12 @@ class _Stall:
         return Failure(error, True)
 
 
-async def _error_response(job: FileJob, response: httpx.Response) -> Failure:
+async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:
     await response.aread()
     wait = retry_after_seconds(response.headers, now=job.clock.now())
     status = response.status_code
     retryable = retryable_status("GET", status, has_retry_after=wait is not None)
-    return Failure(api_error_from_response(response), retryable, wait, status == 429)
+    return Failure(route.error(response), retryable, wait, status == 429)
 
 
 async def fetch_file(

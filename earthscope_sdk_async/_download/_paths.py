@@ -69,9 +69,16 @@ def read_validator(target: Path) -> str | None:
 
 
 def _check_url(url: str) -> None:
-    """:class:`DownloadError` naming what is wrong when ``url`` is invalid."""
+    """:class:`DownloadError` naming what is wrong when ``url`` is invalid (an ``s3://``
+    URL is checked by its router, when the item is downloaded)."""
+    if url[:5].lower() == "s3://":
+        if not urlsplit(url).netloc:
+            raise DownloadError(f"cannot download {url!r}: the s3:// URL has no bucket")
+        return
     if not url.startswith(("http://", "https://")):
-        raise DownloadError(f"cannot download {safe_url(url)!r}: only http(s) URLs are supported")
+        raise DownloadError(
+            f"cannot download {safe_url(url)!r}: only http(s) and s3:// URLs are supported"
+        )
     try:
         parsed = httpx.URL(url)
         port = parsed.port

@@ -107,11 +107,17 @@ def _modified_after(response: httpx.Response, mtime: float) -> bool:
 
 
 async def resume_point(
-    http: httpx.AsyncClient, url: str, size: int, recorded: str | None, mtime: float
+    http: httpx.AsyncClient,
+    url: str,
+    size: int,
+    recorded: str | None,
+    mtime: float,
+    *,
+    auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
 ) -> Resume:
     """Ask the server (HEAD) whether the ``.part`` of ``size`` bytes may be resumed."""
     try:
-        response = await http.head(url)
+        response = await http.head(url, auth=auth)
     except httpx.HTTPError:
         response = None
     if response is None or not response.is_success:

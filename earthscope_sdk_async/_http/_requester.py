@@ -8,6 +8,7 @@ no service reads the client's private state and no service imports the client.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
@@ -15,6 +16,7 @@ from urllib.parse import urljoin
 import httpx
 
 from .._clock import Clock
+from .._errors import ApiError
 from .._manager import TokenManager
 from .._retry import RetryPolicy, SharedPause
 from .._settings import Settings
@@ -75,20 +77,26 @@ class Requester:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        auth: httpx.Auth | None = None,
+        error: Callable[[httpx.Response], ApiError] | None = None,
     ) -> httpx.Response:
         """Send an API request (bearer token, one 401 refresh+retry) with the client's retry
         policy; return the successful (2xx, fully read) response.
 
         A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
         only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured).
+        honoured). ``auth`` replaces the bearer auth for this request (S3 requests pass their
+        SigV4 signer), ``error`` builds the error for an unsuccessful answer (default: an
+        :class:`ApiError` from EarthScope's JSON).
 
         Raises:
             ApiError: a non-2xx answer (after retries, for retryable ones).
             TransportError: the network failed (after retries, where allowed).
             ClientClosedError: the client was closed.
         """
-        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry)
+        call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, auth)
+        if error is not None:
+            call = dataclasses.replace(call, error=error)
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )

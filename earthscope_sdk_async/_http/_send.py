@@ -10,7 +10,7 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,10 @@ class ApiCall:
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = True
+    auth: httpx.Auth | None = None
+    """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
+    error: Callable[[httpx.Response], ApiError] = api_error_from_response
+    """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
 
     @property
     def safe_url(self) -> str:
@@ -87,7 +91,12 @@ async def _attempt(
     try:
         with anyio.move_on_after(limit) as scope:
             response = await http.request(
-                call.method, call.url, json=call.json, params=call.params, headers=call.headers
+                call.method,
+                call.url,
+                json=call.json,
+                params=call.params,
+                headers=call.headers,
+                auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
             )
         if scope.cancelled_caught:
             logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
@@ -110,7 +119,7 @@ async def _attempt(
     retryable = call.retry and retryable_status(
         call.method, response.status_code, has_retry_after=wait is not None
     )
-    return Failure(api_error_from_response(response), retryable, wait, response.status_code == 429)
+    return Failure(call.error(response), retryable, wait, response.status_code == 429)
 
 
 def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:
