@@ -151,8 +151,14 @@ class DeviceCodeFlow:
             "client_id": settings.client_id,
         }
         what = "token request (device_code)"
+        # C15: no poll outlives the code, however slowly its answer trickles in. (The time
+        # left is measured on the flow's clock and waited in real seconds: never shorter.)
+        left = max(0.0, code.deadline - self._clock.monotonic())
+        deadline = min(settings.token_request_timeout, left)
         try:
-            response = await post_form(self._http, settings, settings.token_url, form, what=what)
+            response = await post_form(
+                self._http, settings, settings.token_url, form, what=what, deadline=deadline
+            )
         except TransportError:
             poller.on_failure()
             return None
