@@ -15,6 +15,7 @@ import random
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -298,6 +299,7 @@ class TokenManager:
                 "the refresh token was rejected (invalid_grant): log in again with "
                 "`earthscope-async login` or `await client.login()`"
             )
+        asked_at = self._clock.now()  # the new token's lifetime starts after this (C21)
         async with self._oauth_http() as http:
             if self.settings.is_machine:  # C30: machines run the grant again, never refresh
                 logger.debug("fetching a client-credentials token")
@@ -310,7 +312,7 @@ class TokenManager:
                     "not logged in (no refresh token available): log in with "
                     "`earthscope-async login` or `await client.login()`"
                 )
-        await self._commit(new, fresh=True)
+        await self._commit(new, fresh=True, asked_at=asked_at)
         return new
 
     async def _refresh_with(self, http: httpx.AsyncClient, base: Tokens, refresh: str) -> Tokens:
@@ -322,19 +324,24 @@ class TokenManager:
             raise
         return new.rotated_from(base)
 
-    async def _commit(self, tokens: Tokens, *, fresh: bool = False) -> None:
+    async def _commit(
+        self, tokens: Tokens, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         """Save durably, then hold (C34). A failed save keeps serving from memory.
-        ``fresh``: the tokens were just issued (their time to live is their lifetime)."""
+        ``fresh``: the tokens were just issued (their time to live is their lifetime);
+        ``asked_at``: when they were requested (their lifetime is counted from then)."""
         try:
             await self.store.save(tokens)
             self.last_save_error = None
         except TokenStoreError as exc:
             self.last_save_error = exc
             logger.warning("could not save tokens (%s); using them from memory", exc)
-        self._adopt(tokens, fresh=fresh)
+        self._adopt(tokens, fresh=fresh, asked_at=asked_at)
         self._loaded = True
 
-    def _adopt(self, tokens: Tokens | None, *, fresh: bool = False) -> None:
+    def _adopt(
+        self, tokens: Tokens | None, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         self._tokens = tokens
         if tokens is None:
             self._fresh_until = _NEVER
@@ -344,7 +351,12 @@ class TokenManager:
         if ttl is None:
             self._fresh_until = self._ahead_at = math.inf
             return
+        # The leeway is clamped by the token's lifetime, not by what is left of it: a
+        # response read late (a starved machine) must not shrink the leeway it promises.
         lifetime = ttl.total_seconds() if fresh else None
+        expires = tokens.effective_expires_at
+        if asked_at is not None and expires is not None:
+            lifetime = (expires - asked_at).total_seconds()
         left = ttl.total_seconds() - self._leeway(tokens, lifetime)
         self._fresh_until = self._clock.monotonic() + left
         with self._ahead_guard:

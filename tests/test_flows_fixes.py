@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     DEVICE_CODE_URL,
     TOKEN_URL,
     FakeClock,

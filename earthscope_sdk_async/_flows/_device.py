@@ -152,6 +152,7 @@ class DeviceCodeFlow:
             "client_id": settings.client_id,
         }
         what = "token request (device_code)"
+        sent_at = self._clock.now()  # C21: expiry counts from the request
         try:
             response = await post_form(self._http, settings, settings.token_url, form, what=what)
         except TransportError:
@@ -168,7 +169,11 @@ class DeviceCodeFlow:
         if reply.is_success:
             log.debug("device login approved")
             return parse_tokens(
-                reply, settings, received_at=received_at, requested_scope=settings.scope or None
+                reply,
+                settings,
+                received_at=received_at,
+                sent_at=sent_at,
+                requested_scope=settings.scope or None,
             )
         self._on_error_reply(reply, poller)
         return None
