@@ -347,9 +347,7 @@ async def test_refresh_ahead_failure_keeps_serving(fake_earthscope: FakeEarthSco
     soon = expiring_in(fake_earthscope, 65)
     assert soon.refresh_token is not None
     fake_earthscope.revoke_family(soon.refresh_token)
-    manager = TokenManager(
-        fake_earthscope.settings(refresh_ahead=30), store=MemoryTokenStore(soon)
-    )
+    manager = TokenManager(fake_earthscope.settings(refresh_ahead=30), store=MemoryTokenStore(soon))
     try:
         assert await manager.get_access_token() == soon.access_token
         with anyio.fail_after(10):
