@@ -1,4 +1,4 @@
-"""Conformance fixes: bare 401s (C32), polling on non-JSON/undecodable answers (C17, C18),
+"""Unusual server answers: bare 401s (C32), polling on non-JSON/undecodable answers (C17, C18),
 interval clamping (C5), id_token clock skew and refresh leniency (C24).
 """
 
