@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from earthscope_sdk_async.testing import FakeEarthScope
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
@@ -24,3 +26,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture
+def fake(fake_earthscope: FakeEarthScope) -> FakeEarthScope:
+    """The plugin's ``fake_earthscope`` (a default FakeEarthScope), by its short name; a
+    module needing another configuration defines its own ``fake``."""
+    return fake_earthscope
