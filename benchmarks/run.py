@@ -21,6 +21,7 @@ import bench_auth_overhead
 import bench_cli_startup
 import bench_download
 import bench_redis_fleet
+import bench_s3
 import bench_sync_facade
 import bench_token_fast_path
 from _common import Result
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_cli_startup": bench_cli_startup.results,
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
+    "bench_s3": bench_s3.run,
 }
 
 

@@ -35,7 +35,8 @@ earthscope-async demo
 Tables and the live progress bar use `rich`, and `login --qr` uses `segno`, from the `cli`
 extra (`pip install 'earthscope-sdk-async[cli]'`); without them the output is plain text.
 Errors are one line on stderr (add `--debug` for a traceback), with the exit codes listed
-below. `status`, `profile` and `download` accept `--json`. Only `token` prints a secret.
+below. `status`, `profile` and `download` accept `--json`. Only `token` and
+`aws-credentials` print secrets (that is what they are for).
 """
 
 

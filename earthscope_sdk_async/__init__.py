@@ -3,6 +3,11 @@
 The public API is what this module exports; everything in ``_modules`` is private. Names are
 imported lazily on first use (PEP 562), so that ``import earthscope_sdk_async`` and the
 command line start fast: a command that only prints a fresh token never imports httpx.
+
+One table, :data:`_HOMES`, says where every public name lives: the lazy loader reads it and
+``__all__`` is derived from it. Static type checkers cannot run code, so the
+``TYPE_CHECKING`` imports below spell the same table out literally;
+``tests/test_public_api.py`` checks that the two agree. To add a public name, add it to both.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ if typing.TYPE_CHECKING:
     from ._auth import EarthScopeAuth as EarthScopeAuth
     from ._client import AsyncEarthScopeClient as AsyncEarthScopeClient
     from ._client import AwsCredentials as AwsCredentials
-    from ._client import DownloadProgress as DownloadProgress
-    from ._client import DownloadReport as DownloadReport
-    from ._client import DownloadResult as DownloadResult
+    from ._client import AwsCredentialsRequest as AwsCredentialsRequest
+    from ._client import AwsTemporaryCredentials as AwsTemporaryCredentials
     from ._client import EarthScopeClient as EarthScopeClient
-    from ._client import RetryPolicy as RetryPolicy
     from ._client import SyncUserService as SyncUserService
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
+    from ._download import DownloadProgress as DownloadProgress
+    from ._download import DownloadReport as DownloadReport
+    from ._download import DownloadResult as DownloadResult
     from ._errors import AccessDeniedError as AccessDeniedError
     from ._errors import ApiError as ApiError
+    from ._errors import AwsRoleDeniedError as AwsRoleDeniedError
     from ._errors import ClientClosedError as ClientClosedError
     from ._errors import ConfigError as ConfigError
     from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
@@ -36,6 +43,7 @@ if typing.TYPE_CHECKING:
     from ._errors import OAuthError as OAuthError
     from ._errors import OAuthServerError as OAuthServerError
     from ._errors import RateLimitError as RateLimitError
+    from ._errors import S3Error as S3Error
     from ._errors import TokenStoreError as TokenStoreError
     from ._errors import TransportError as TransportError
     from ._flows import ClientCredentialsFlow as ClientCredentialsFlow
@@ -45,6 +53,7 @@ if typing.TYPE_CHECKING:
     from ._flows import refresh_tokens as refresh_tokens
     from ._flows import revoke_token as revoke_token
     from ._manager import TokenManager as TokenManager
+    from ._retry import RetryPolicy as RetryPolicy
     from ._settings import Settings as Settings
     from ._stores import EnvTokenStore as EnvTokenStore
     from ._stores import FileTokenStore as FileTokenStore
@@ -54,72 +63,32 @@ if typing.TYPE_CHECKING:
     from ._stores import RedisTokenStore as RedisTokenStore
     from ._stores import TokenStore as TokenStore
     from ._tokens import Tokens as Tokens
-    from ._version import __version__ as __version__
 
 from ._version import __version__ as __version__
-
-__all__ = [
-    "AccessDeniedError",
-    "ApiError",
-    "AsyncEarthScopeClient",
-    "AwsCredentials",
-    "ClientClosedError",
-    "ClientCredentialsFlow",
-    "Clock",
-    "ConfigError",
-    "DeviceCode",
-    "DeviceCodeExpiredError",
-    "DeviceCodeFlow",
-    "DownloadError",
-    "DownloadProgress",
-    "DownloadReport",
-    "DownloadResult",
-    "EarthScopeAuth",
-    "EarthScopeClient",
-    "EarthScopeError",
-    "EnvTokenStore",
-    "FileTokenStore",
-    "InvalidClientError",
-    "InvalidResponseError",
-    "KeyringTokenStore",
-    "LoginRequiredError",
-    "MemoryTokenStore",
-    "OAuthError",
-    "OAuthServerError",
-    "OnSave",
-    "Prompt",
-    "RateLimitError",
-    "RedisTokenStore",
-    "RetryPolicy",
-    "Settings",
-    "SyncUserService",
-    "SystemClock",
-    "TokenManager",
-    "TokenStore",
-    "TokenStoreError",
-    "Tokens",
-    "TransportError",
-    "UserService",
-    "__version__",
-    "refresh_tokens",
-    "revoke_token",
-]
 
 _HOMES = {
     "EarthScopeAuth": "._auth",
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",
+    "AwsCredentialsRequest": "._client",
+    "AwsTemporaryCredentials": "._client",
     "EarthScopeClient": "._client",
-    "RetryPolicy": "._client",
     "SyncUserService": "._client",
     "UserService": "._client",
+    "DownloadProgress": "._download",
+    "DownloadReport": "._download",
+    "DownloadResult": "._download",
+    "RetryPolicy": "._retry",
     "Clock": "._clock",
     "SystemClock": "._clock",
     "AccessDeniedError": "._errors",
     "ApiError": "._errors",
+    "AwsRoleDeniedError": "._errors",
+    "S3Error": "._errors",
     "ClientClosedError": "._errors",
     "ConfigError": "._errors",
     "DeviceCodeExpiredError": "._errors",
+    "DownloadError": "._errors",
     "EarthScopeError": "._errors",
     "InvalidClientError": "._errors",
     "InvalidResponseError": "._errors",
@@ -132,10 +101,6 @@ _HOMES = {
     "ClientCredentialsFlow": "._flows",
     "DeviceCode": "._flows",
     "DeviceCodeFlow": "._flows",
-    "DownloadError": "._errors",
-    "DownloadProgress": "._client",
-    "DownloadReport": "._client",
-    "DownloadResult": "._client",
     "Prompt": "._flows",
     "refresh_tokens": "._flows",
     "revoke_token": "._flows",
@@ -150,6 +115,9 @@ _HOMES = {
     "TokenStore": "._stores",
     "Tokens": "._tokens",
 }
+"""Every public name (but ``__version__``) and the private module it is imported from."""
+
+__all__ = sorted([*_HOMES, "__version__"])
 
 
 def __getattr__(name: str) -> typing.Any:

@@ -9,14 +9,12 @@ only when the request body can be replayed (C48, C49).
 from __future__ import annotations
 
 import fnmatch
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable
 from urllib.parse import urlsplit
 
 import httpx
 
 from ._manager import TokenManager
-from ._portal import PortalThread
 from ._settings import is_loopback_host
 from ._www_authenticate import bearer_error
 
@@ -28,7 +26,7 @@ class EarthScopeAuth(httpx.Auth):
 
     ``allowed_hosts`` defaults to ``settings.allowed_hosts`` plus the host of
     ``settings.api_url``; ``*.`` wildcards match subdomains. Works with ``httpx.AsyncClient``
-    and, through one background event loop thread, with ``httpx.Client``.
+    and, through the token manager's loop thread, with ``httpx.Client``.
     """
 
     def __init__(
@@ -42,8 +40,6 @@ class EarthScopeAuth(httpx.Auth):
             hosts.append(api_host)
         self.allowed_hosts: tuple[str, ...] = tuple(h.lower() for h in hosts)
         self._verdicts: dict[tuple[str, str], bool] = {}
-        self._portal: PortalThread | None = None
-        self._portal_guard = threading.Lock()
 
     def __repr__(self) -> str:
         return f"EarthScopeAuth(allowed_hosts={self.allowed_hosts!r})"
@@ -89,7 +85,7 @@ class EarthScopeAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         """The same flow for ``httpx.Client``: fresh tokens come from memory without any
-        event loop; refreshes run on one shared background loop thread.
+        event loop; refreshes run on the token manager's loop thread.
         """
         if not self.applies_to(request.url):
             yield request
@@ -102,18 +98,12 @@ class EarthScopeAuth(httpx.Auth):
             yield request
 
     def _call(self, func: Callable[..., Awaitable[str]], *args: object) -> str:
-        with self._portal_guard:
-            if self._portal is None:
-                self._portal = PortalThread(name="earthscope-auth")
-            portal = self._portal
-        return portal.call(func, *args)
+        return self.manager.run_blocking(func, *args)
 
     def close(self) -> None:
-        """Stop the background loop thread used by the sync flow, if it was started."""
-        with self._portal_guard:
-            portal, self._portal = self._portal, None
-        if portal is not None:
-            portal.stop()
+        """Stop the loop thread used by the sync flow (the token manager's), if it was
+        started; it starts again when needed."""
+        self.manager.stop_loop()
 
 
 def _set_bearer(request: httpx.Request, token: str) -> None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._checks import is_number
 from ._errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -39,6 +40,8 @@ _STRING_FIELDS = (
     "token_path",
     "revoke_path",
     "userinfo_path",
+    "s3_endpoint_url",
+    "s3_region",
 )
 _NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
 _HOSTS_FIELDS = ("allowed_hosts",)
@@ -62,10 +65,15 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "resources": ("api_url",),
     "http": ("timeout_connect", "timeout_read"),
+    "s3": ("s3_endpoint_url", "s3_region"),
 }
 
 FILE_KEYS: dict[str, str] = {
-    **{f"{section}.{key}": key for section, keys in _SECTIONS.items() for key in keys},
+    **{  # [s3] endpoint_url = ... is the field s3_endpoint_url
+        f"{section}.{key.removeprefix(section + '_')}": key
+        for section, keys in _SECTIONS.items()
+        for key in keys
+    },
     **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_HOSTS_FIELDS)},
 }
 """Every key a profile table may hold (dotted for sub-tables) -> the ``Settings`` field."""
@@ -178,7 +186,7 @@ def _put(out: Sourced, key: str, value: object, path: Path, label: str) -> None:
 
 def _typed(field: str, value: object, where: str) -> object:
     if field in _NUMBER_FIELDS:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = is_number(value)
         expected = "a number of seconds"
     elif field in _HOSTS_FIELDS:
         ok = isinstance(value, list) and all(isinstance(h, str) for h in value)

@@ -17,6 +17,9 @@ configuration errors are also :class:`ValueError`. The tree::
     │   ├── DeviceCodeExpiredError           the device code expired (C14, C15)
     │   └── InvalidClientError               bad client id/secret or grant not allowed (C32)
     ├── ApiError                             an API call failed (status, detail, request id)
+    │   ├── AwsRoleDeniedError               403 for AWS credentials: role unknown or not allowed
+    │   └── S3Error                          S3 refused a request (code: NoSuchKey, AccessDenied,
+    │                                        SignatureDoesNotMatch, ExpiredToken, ...)
     └── DownloadError                        a file (or a bulk download) could not be saved
 
 Messages never contain secrets (C54): tokens, client secrets and device codes are never
@@ -28,6 +31,7 @@ from __future__ import annotations
 __all__ = [
     "AccessDeniedError",
     "ApiError",
+    "AwsRoleDeniedError",
     "ClientClosedError",
     "ConfigError",
     "DeviceCodeExpiredError",
@@ -39,6 +43,7 @@ __all__ = [
     "OAuthError",
     "OAuthServerError",
     "RateLimitError",
+    "S3Error",
     "TokenStoreError",
     "TransportError",
 ]
@@ -182,6 +187,40 @@ class ApiError(EarthScopeError):
 
     def __repr__(self) -> str:
         return f"ApiError({str(self)!r}, status_code={self.status_code!r})"
+
+
+class AwsRoleDeniedError(ApiError):
+    """EarthScope refused AWS credentials (403): the role is unknown, or this user may not
+    assume it (or not with these parameters). ``role`` names the role asked for.
+    """
+
+    def __init__(self, message: str, *, role: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.role = role
+
+
+class S3Error(ApiError):
+    """An S3 request failed. ``code`` is S3's error code when it sent one (``NoSuchKey``,
+    ``AccessDenied``, ``SignatureDoesNotMatch``, ``ExpiredToken``, ...), ``bucket`` and
+    ``key`` say what was asked for. Retryable like any :class:`ApiError` (429, 5xx).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.code = code
+        self.bucket = bucket
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"S3Error({str(self)!r}, status_code={self.status_code!r}, code={self.code!r})"
 
 
 class DownloadError(EarthScopeError):

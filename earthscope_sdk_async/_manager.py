@@ -13,10 +13,10 @@ import logging
 import math
 import random
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -31,6 +31,9 @@ from ._portal import PortalThread
 from ._settings import Settings
 from ._stores import MemoryTokenStore, TokenStore
 from ._tokens import Tokens, fingerprint
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 if TYPE_CHECKING:
     from ._flows import DeviceCode  # noqa: F401
@@ -66,7 +69,7 @@ class TokenManager:
         self._tokens: Tokens | None = None
         self._fresh_until = _NEVER  # clock.monotonic() before which _tokens is fresh
         self._ahead_at = math.inf  # clock.monotonic() after which a background refresh starts
-        self._ahead: PortalThread | None = None  # the loop that runs background refreshes
+        self._ahead: PortalThread | None = None  # the manager's loop thread (see run_blocking)
         self._ahead_guard = threading.Lock()
         self._ahead_closed = False
         self._loaded = False
@@ -137,13 +140,36 @@ class TokenManager:
         return await self._renew(force=force, stale=None)
 
     def close(self) -> None:
-        """Stop the background refresh-ahead thread, if one was started (blocking, quick)."""
+        """Stop the manager's loop thread, if one was started, and background refreshes
+        with it (blocking, quick)."""
         with self._ahead_guard:
-            ahead, self._ahead = self._ahead, None
             self._ahead_at = math.inf
             self._ahead_closed = True
+        self.stop_loop()
+
+    def stop_loop(self) -> None:
+        """Stop the manager's loop thread, if one was started (blocking, quick); it starts
+        again when needed. Background refreshes stay on (:meth:`close` ends them too)."""
+        with self._ahead_guard:
+            ahead, self._ahead = self._ahead, None
         if ahead is not None:
             ahead.stop()
+
+    def run_blocking(self, func: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``await func(*args, **kwargs)`` on the manager's loop thread, for sync callers
+        (``EarthScopeAuth.sync_auth_flow``); returns its result.
+
+        The manager owns one daemon loop thread, started on first use, shared by the sync
+        auth flow and the background (refresh-ahead) refreshes; :meth:`stop_loop` or
+        :meth:`close` stop it.
+        """
+        return self._loop_thread().call(func, *args, **kwargs)
+
+    def _loop_thread(self) -> PortalThread:
+        with self._ahead_guard:
+            if self._ahead is None:
+                self._ahead = PortalThread(name="earthscope-tokens")
+            return self._ahead
 
     def _start_refresh_ahead(self, current: str) -> None:
         """Refresh in the background while ``current`` keeps serving (ANCHORS item 5)."""
@@ -151,11 +177,8 @@ class TokenManager:
             if self._ahead_at == math.inf:
                 return  # already started for this token, or closed
             self._ahead_at = math.inf
-            if self._ahead is None:
-                self._ahead = PortalThread(name="earthscope-refresh-ahead")
-            ahead = self._ahead
         try:
-            ahead.portal().start_task_soon(self._refresh_ahead, current)
+            self._loop_thread().portal().start_task_soon(self._refresh_ahead, current)
         except (RuntimeError, ClientClosedError):  # shutting down: the normal path refreshes
             logger.debug("refresh-ahead not started: its loop is closed")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from ._checks import is_number
 from ._config_file import Sourced, read_profile
 from ._errors import ConfigError
 from ._urls import safe_url
@@ -50,11 +51,14 @@ ENV_VARS: dict[str, str] = {
     "ES_RESOURCES__API_URL": "api_url",
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
     "ES_HTTP__TIMEOUT_READ": "timeout_read",
+    "ES_S3__ENDPOINT_URL": "s3_endpoint_url",
+    "ES_S3__REGION": "s3_region",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
 _NUMBER_FIELDS = frozenset({"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read"})
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -120,7 +124,7 @@ def _check_url(name: str, value: str, *, trailing_slash: bool) -> str:
 
 
 def _check_seconds(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if not is_number(value) or math.isnan(value):
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
     if value < 0 or (positive and value == 0) or math.isinf(value):
         kind = "positive" if positive else "zero or positive"
@@ -175,6 +179,11 @@ class Settings:
     """Revocation endpoint, relative to ``domain``."""
     userinfo_path: str = "userinfo"
     """OIDC userinfo endpoint, relative to ``domain``."""
+    s3_endpoint_url: str | None = None
+    """Where ``s3://`` requests go: ``None`` for AWS (virtual-hosted addressing), else an
+    S3-compatible endpoint addressed path-style (``<endpoint>/<bucket>/<key>``)."""
+    s3_region: str = "us-east-2"
+    """The AWS region S3 requests are signed for (EarthScope's buckets are in us-east-2)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -220,6 +229,16 @@ class Settings:
             _check_seconds("timeout_connect", self.timeout_connect, positive=True),
         )
         set_(self, "timeout_read", _check_seconds("timeout_read", self.timeout_read, positive=True))
+        if self.s3_endpoint_url is not None:
+            set_(
+                self,
+                "s3_endpoint_url",
+                _check_url("s3_endpoint_url", self.s3_endpoint_url, trailing_slash=False),
+            )
+        if not isinstance(self.s3_region, str) or not _REGION.fullmatch(self.s3_region):
+            raise ConfigError(
+                f"s3_region must be an AWS region name such as 'us-east-2', got {self.s3_region!r}"
+            )
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or "://" in value:
@@ -244,7 +263,8 @@ class Settings:
         ``ES_OAUTH2__CLIENT_ID``, ``ES_OAUTH2__CLIENT_SECRET``, ``ES_OAUTH2__SCOPE``,
         ``ES_OAUTH2__REFRESH_TOKEN``, ``ES_OAUTH2__ALLOWED_HOSTS`` (comma-separated or a JSON
         list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
-        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_OAUTH2__CLIENT_AUTH_METHOD``
+        ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_S3__ENDPOINT_URL`` and
+        ``ES_S3__REGION`` (where ``s3://`` downloads go), ``ES_OAUTH2__CLIENT_AUTH_METHOD``
         (``client_secret_post`` or ``client_secret_basic``) and ``ES_OAUTH2__REFRESH_LEEWAY``
         (seconds).
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ._checks import is_number
+
 __all__ = ["Tokens", "decode_jwt_claims", "fingerprint"]
 
 
@@ -49,7 +51,7 @@ def decode_jwt_claims(token: str | None) -> dict[str, Any] | None:
 
 def _claim_time(claims: Mapping[str, Any] | None, name: str) -> datetime | None:
     value = claims.get(name) if claims else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     try:
         return datetime.fromtimestamp(value, timezone.utc)
@@ -205,7 +207,7 @@ class Tokens:
             raise ValueError("token data has no access_token string")
         expires_at = data.get("expires_at")
         if expires_at is not None:
-            if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+            if not is_number(expires_at):
                 raise ValueError("expires_at must be a number of epoch seconds")
             try:
                 expires_at = datetime.fromtimestamp(expires_at, timezone.utc)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from earthscope_sdk_async.testing import FakeEarthScope
+
+if TYPE_CHECKING:
+    from _moto import MotoS3
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -33,3 +38,15 @@ def fake(fake_earthscope: FakeEarthScope) -> FakeEarthScope:
     """The plugin's ``fake_earthscope`` (a default FakeEarthScope), by its short name; a
     module needing another configuration defines its own ``fake``."""
     return fake_earthscope
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """A real S3 server (moto, server mode, signatures checked) on 127.0.0.1 for the session."""
+    from _moto import start_threaded
+
+    server, s3 = start_threaded()
+    try:
+        yield s3
+    finally:
+        server.stop()

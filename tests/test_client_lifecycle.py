@@ -39,7 +39,7 @@ async def test_use_after_aclose_raises(fake_earthscope: FakeEarthScope) -> None:
     with pytest.raises(ClientClosedError):
         await client.user.get_profile()
     with pytest.raises(ClientClosedError):
-        await client.user.get_aws_credentials()
+        await client.user.get_aws_credentials(role="s3-miniseed-v2")
     with pytest.raises(ClientClosedError):
         _ = client.http
     with pytest.raises(ClientClosedError):

@@ -22,8 +22,8 @@ from earthscope_sdk_async import (
     TransportError,
 )
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._retry import RetryPolicy, SharedPause
 from earthscope_sdk_async._clock import ScaledClock
+from earthscope_sdk_async._retry import RetryPolicy, SharedPause
 from earthscope_sdk_async.testing import FakeEarthScope
 
 

@@ -16,7 +16,6 @@ from earthscope_sdk_async import (
     Tokens,
 )
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._aws import AwsCredentials
 from earthscope_sdk_async.testing import FakeEarthScope
 
 
@@ -173,136 +172,10 @@ async def test_lookup_anon_path_is_configurable(fake_earthscope: FakeEarthScope)
     assert fake_earthscope.requests[-1].path == "/user/anon"
 
 
-# -- AWS credentials -----------------------------------------------------------------------
-
-
-async def test_aws_credentials(fake_earthscope: FakeEarthScope) -> None:
-    async with make_client(fake_earthscope) as client:
-        creds = await client.user.get_aws_credentials()
-    assert isinstance(creds, AwsCredentials)
-    assert creds.aws_access_key_id.startswith("ASIA")
-    assert creds.expiration.tzinfo is not None and creds.expiration.utcoffset() == timedelta(0)
-    assert timedelta(minutes=55) < creds.ttl <= timedelta(hours=1)
-    assert creds.aws_secret_access_key not in repr(creds)
-    assert creds.aws_session_token not in repr(creds)
-    assert creds.boto_metadata == {
-        "access_key": creds.aws_access_key_id,
-        "secret_key": creds.aws_secret_access_key,
-        "token": creds.aws_session_token,
-        "expiry_time": creds.expiration.isoformat(),
-    }
-    assert fake_earthscope.requests[-1].path == "/beta/user/credentials/aws/s3-miniseed"
-
-
-async def test_aws_role_is_quoted_and_validated(fake_earthscope: FakeEarthScope) -> None:
-    async with make_client(fake_earthscope) as client:
-        await client.user.get_aws_credentials("my role")
-        assert fake_earthscope.requests[-1].path == "/beta/user/credentials/aws/my%20role"
-        for bad in ("", "  ", "a/b", "../profile"):
-            with pytest.raises(ConfigError, match="role"):
-                await client.user.get_aws_credentials(bad)
-    assert fake_earthscope.count("api") == 1
-
-
-async def test_aws_credentials_cached_per_role(fake_earthscope: FakeEarthScope) -> None:
-    async with make_client(fake_earthscope) as client:
-        first = await client.user.get_aws_credentials()
-        assert await client.user.get_aws_credentials() is first
-        other = await client.user.get_aws_credentials("other-role")
-        assert other is not first
-        forced = await client.user.get_aws_credentials(force=True)
-        assert forced != first
-    assert fake_earthscope.count("api") == 3
-
-
-async def test_aws_credentials_single_flight(fake_earthscope: FakeEarthScope) -> None:
-    fake_earthscope.add_fault("api", action="pass", delay=0.2)
-    results: list[AwsCredentials] = []
-
-    async def fetch(client: AsyncEarthScopeClient) -> None:
-        results.append(await client.user.get_aws_credentials())
-
-    async with make_client(fake_earthscope) as client, anyio.create_task_group() as tg:
-        for _ in range(50):
-            tg.start_soon(fetch, client)
-    assert fake_earthscope.count("api") == 1
-    assert len(results) == 50 and all(r is results[0] for r in results)
-
-
-async def test_aws_credentials_refetched_near_expiry(fake_earthscope: FakeEarthScope) -> None:
-    clock = FakeClock()
-    async with make_client(fake_earthscope, clock=clock) as client:
-        first = await client.user.get_aws_credentials()
-        clock.t += 3600 - 300 - 30  # still 5.5 min left: reused
-        assert await client.user.get_aws_credentials() is first
-        clock.t += 60  # within 5 min of expiration: fetched again
-        assert await client.user.get_aws_credentials() is not first
-    assert fake_earthscope.count("api") == 2
-
-
-async def test_aws_credentials_expiring_soon_are_not_cached(
-    fake_earthscope: FakeEarthScope,
-) -> None:
-    soon = (datetime.now(timezone.utc) + timedelta(minutes=2)).isoformat()
-    body = {
-        "aws_access_key_id": "AKIA",
-        "aws_secret_access_key": "s",
-        "aws_session_token": "t",
-        "expiration": soon,
-    }
-    fake_earthscope.add_fault("api", status=200, json=body, times=2)
-    async with make_client(fake_earthscope) as client:
-        await client.user.get_aws_credentials()
-        await client.user.get_aws_credentials()
-    assert fake_earthscope.count("api") == 2
-
-
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"aws_access_key_id": None}, "aws_access_key_id"),
-        ({"aws_secret_access_key": 42}, "aws_secret_access_key"),
-        ({"aws_session_token": ""}, "aws_session_token"),
-        ({"expiration": "tomorrow"}, "expiration"),
-        ({"expiration": None}, "expiration"),
-    ],
-)
-async def test_aws_credentials_bad_field_is_named(
-    fake_earthscope: FakeEarthScope, change: dict[str, object], field: str
-) -> None:
-    body: dict[str, object] = {
-        "aws_access_key_id": "AKIA-SENTINEL",
-        "aws_secret_access_key": "SECRET-SENTINEL",
-        "aws_session_token": "TOKEN-SENTINEL",
-        "expiration": "2100-01-01T00:00:00Z",
-        **change,
-    }
-    fake_earthscope.add_fault("api", status=200, json=body)
-    async with make_client(fake_earthscope) as client:
-        with pytest.raises(ApiError, match=field) as info:
-            await client.user.get_aws_credentials()
-    text = str(info.value) + repr(info.value) + str(info.value.detail)
-    assert "SECRET-SENTINEL" not in text and "TOKEN-SENTINEL" not in text
-    assert info.value.status_code == 200
-
-
-async def test_aws_expiration_with_z_and_naive_is_utc(fake_earthscope: FakeEarthScope) -> None:
-    body = {
-        "aws_access_key_id": "AKIA",
-        "aws_secret_access_key": "s",
-        "aws_session_token": "t",
-        "expiration": "2100-01-01T00:00:00",
-    }
-    fake_earthscope.add_fault("api", status=200, json=body)
-    async with make_client(fake_earthscope) as client:
-        creds = await client.user.get_aws_credentials()
-    assert creds.expiration == datetime(2100, 1, 1, tzinfo=timezone.utc)
-
-
 async def test_logout_clears_cached_credentials(fake_earthscope: FakeEarthScope) -> None:
     async with make_client(fake_earthscope) as client:
-        await client.user.get_aws_credentials()
+        await client.user.get_aws_credentials(role="s3-miniseed-v2")
         await client.logout(revoke=False)
         await client.tokens.save(fake_earthscope.issue_tokens(sub="auth0|other"))
-        await client.user.get_aws_credentials()
+        await client.user.get_aws_credentials(role="s3-miniseed-v2")
     assert fake_earthscope.count("api") == 2

@@ -12,13 +12,13 @@ import pytest
 from _helpers import FAST, make_client
 
 from earthscope_sdk_async import ApiError, ConfigError, MemoryTokenStore
-from earthscope_sdk_async._client._download_types import (
+from earthscope_sdk_async._client._sync_client import EarthScopeClient
+from earthscope_sdk_async._clock import ScaledClock
+from earthscope_sdk_async._download import (
     DownloadProgress,
     DownloadReport,
     DownloadResult,
 )
-from earthscope_sdk_async._client._sync_client import EarthScopeClient
-from earthscope_sdk_async._clock import ScaledClock
 from earthscope_sdk_async._errors import DownloadError, TransportError
 from earthscope_sdk_async.testing import FakeEarthScope
 

@@ -17,7 +17,7 @@ import pytest
 
 from earthscope_sdk_async import MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._download_types import DownloadProgress
+from earthscope_sdk_async._download import DownloadProgress
 from earthscope_sdk_async.testing import FakeEarthScope
 
 ROUNDS = 6

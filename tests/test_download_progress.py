@@ -15,14 +15,14 @@ import pytest
 from _helpers import FAST, make_client
 
 from earthscope_sdk_async import MemoryTokenStore
-from earthscope_sdk_async._client._download_progress import (
+from earthscope_sdk_async._client._sync_client import EarthScopeClient
+from earthscope_sdk_async._download import DownloadProgress
+from earthscope_sdk_async._download._progress import (
     TextProgressBar,
     TqdmProgressBar,
     default_progress_bar,
     human_size,
 )
-from earthscope_sdk_async._client._download_types import DownloadProgress
-from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async.testing import FakeEarthScope
 
 

@@ -424,7 +424,9 @@ def test_api_answers(http: httpx.Client, fake: FakeEarthScope) -> None:
     token = fake.issue_tokens(sub="auth0|abc").access_token
     assert http.get("beta/user/profile", headers=bearer(token)).json()["user_id"] == "auth0|abc"
     assert http.get("userinfo", headers=bearer(token)).json()["sub"] == "auth0|abc"
-    aws = http.get("beta/user/credentials/aws/s3-reader", headers=bearer(token)).json()
+    aws = http.get("beta/user/credentials/aws/s3-miniseed-v2", headers=bearer(token)).json()
+    denied = http.get("beta/user/credentials/aws/s3-reader", headers=bearer(token))
+    assert denied.status_code == 403
     assert {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "expiration"} <= set(
         aws
     )

@@ -49,3 +49,21 @@ def test_private_modules_are_private() -> None:
 
     for info in pkgutil.iter_modules(earthscope_sdk_async.__path__):
         assert info.name.startswith("_") or info.name in {"testing", "compat"}, info.name
+
+
+def test_type_checking_imports_match_the_lazy_table() -> None:
+    """``__init__``'s one table (``_HOMES``) and the literal imports static type checkers
+    read under ``TYPE_CHECKING`` name the same names from the same modules."""
+    import ast
+
+    source = inspect.getsource(earthscope_sdk_async)
+    literal: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "typing.TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom)
+                for alias in stmt.names:
+                    assert alias.asname == alias.name  # the explicit re-export form
+                    literal[alias.name] = "." * stmt.level + (stmt.module or "")
+    assert literal == earthscope_sdk_async._HOMES
+    assert sorted(earthscope_sdk_async.__all__) == sorted([*literal, "__version__"])

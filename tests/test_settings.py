@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,21 @@ def test_safe_url_drops_credentials_query_and_fragment() -> None:
     assert safe_url("https://u:SECRET@h.org/a?sig=X#f") == "https://h.org/a"
     assert safe_url("http://[::1") == "http://[::1"
     assert safe_url("http://u:SECRET@[::1/x?q") == "http://[::1/x"
+
+
+def test_s3_settings_from_env_file_and_validation(tmp_path: Path) -> None:
+    assert Settings().s3_endpoint_url is None and Settings().s3_region == "us-east-2"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[default.s3]\nendpoint_url = "http://127.0.0.1:9000"\nregion = "eu-west-1"\n'
+    )
+    from_file = Settings.load(environ={}, config_path=config)
+    assert from_file.s3_endpoint_url == "http://127.0.0.1:9000"
+    assert from_file.s3_region == "eu-west-1"
+    env = {"ES_S3__ENDPOINT_URL": "https://s3.example.org", "ES_S3__REGION": "us-west-2"}
+    from_env = Settings.load(environ=env, config_path=config)
+    assert (from_env.s3_endpoint_url, from_env.s3_region) == ("https://s3.example.org", "us-west-2")
+    with pytest.raises(ConfigError, match="ES_S3__ENDPOINT_URL"):
+        Settings.load(environ={"ES_S3__ENDPOINT_URL": "http://s3.example.org"}, config_path=config)
+    with pytest.raises(ConfigError, match="s3_region"):
+        Settings(s3_region="Not A Region")

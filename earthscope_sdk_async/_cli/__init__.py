@@ -26,6 +26,7 @@ _MODULES = {
     "status": "_info",
     "profile": "_info",
     "download": "_download",
+    "aws-credentials": "_aws",
     "demo": "_demo",
 }
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import anyio
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._flows import DeviceCode
-from earthscope_sdk_async._stores import FileTokenStore
-from earthscope_sdk_async.testing import FakeEarthScope
-
+from .._client import AsyncEarthScopeClient
+from .._flows import DeviceCode
+from .._stores import FileTokenStore
+from ..testing import FakeEarthScope
 from ._download import do_download
 from ._errors import OK
 from ._info import show_profile, show_status

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient, DownloadReport
-from earthscope_sdk_async._client._download_paths import safe_url
-
+from .._client import AsyncEarthScopeClient, DownloadReport
+from .._download import safe_url
 from ._errors import DOWNLOAD_FAILED, ERROR, OK, USAGE, CliError, describe, exit_code_for
 from ._output import Output, format_bytes, format_duration
 from ._progress import progress_display

@@ -6,7 +6,7 @@ fast path uses it.
 
 from __future__ import annotations
 
-from earthscope_sdk_async._errors import (
+from .._errors import (
     AccessDeniedError,
     ApiError,
     ConfigError,

@@ -9,9 +9,8 @@ import argparse
 from datetime import datetime, timezone
 from typing import Any
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._tokens import Tokens
-
+from .._client import AsyncEarthScopeClient
+from .._tokens import Tokens
 from ._errors import LOGIN_REQUIRED, OK, login_hint
 from ._output import Output, format_duration
 from ._run import token_file, with_client

@@ -14,12 +14,11 @@ from collections.abc import Callable
 import anyio
 import anyio.to_thread
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._prompt import browser_available
-from earthscope_sdk_async._clock import Clock
-from earthscope_sdk_async._flows import DeviceCode
-from earthscope_sdk_async._tokens import Tokens
-
+from .._client import AsyncEarthScopeClient
+from .._client._prompt import browser_available
+from .._clock import Clock
+from .._flows import DeviceCode
+from .._tokens import Tokens
 from ._errors import OK
 from ._output import INSTALL_HINT, Output, format_duration, is_terminal
 from ._run import token_file, with_client

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from earthscope_sdk_async._version import __version__
-
+from .._version import __version__
 from ._errors import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser"]
@@ -44,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "status": "show who is logged in and until when (never the tokens)",
     "profile": "print your EarthScope user profile as JSON",
     "download": "download files concurrently, with progress and a summary",
+    "aws-credentials": "print temporary AWS credentials for a role (json, env or process)",
     "demo": "walk the whole journey against a built-in fake EarthScope (offline)",
 }
 """Command name -> one-line summary, in the order of ``--help``."""
@@ -77,6 +77,14 @@ file is saved under the last segment of its URL; existing files are skipped (unl
 --overwrite) and partial downloads are resumed, so running the same command again
 retries only what failed. Exits with code 7 when some files failed; when every file
 failed for the same reason, with that reason's code (e.g. 3 not logged in, 5 network).""",
+    "aws-credentials": """\
+Print temporary AWS credentials for an EarthScope role (GET beta/user/credentials/aws/ROLE)
+on stdout: as JSON (default), as shell `export` lines (--format env), or as the JSON of the
+AWS credential_process protocol (--format process). With a ~/.aws/config profile such as
+  [profile earthscope]
+  credential_process = earthscope-async aws-credentials --role s3-miniseed-v2 --format process
+the AWS CLI, boto3, s5cmd, rclone or GDAL use EarthScope credentials, renewed as they expire.
+Like `token`, this command prints secrets. Exits with code 4 when the role is refused.""",
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
@@ -134,6 +142,26 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
         _json_option(parser)
     elif name == "download":
         _add_download_options(parser)
+    elif name == "aws-credentials":
+        _add_aws_options(parser)
+
+
+def _add_aws_options(parser: argparse.ArgumentParser) -> None:
+    from ._aws import FORMATS, parse_param
+
+    parser.add_argument(
+        "--role", required=True, help="the role, e.g. s3-miniseed-v2 (s3-miniseed is legacy)"
+    )
+    parser.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        type=parse_param,
+        help="a role parameter, e.g. --param network=IU --param year=2024 (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="json", help="output format (default: json)"
+    )
 
 
 def _add_download_options(parser: argparse.ArgumentParser) -> None:

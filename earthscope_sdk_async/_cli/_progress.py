@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from earthscope_sdk_async._client import DownloadProgress
-
+from .._client import DownloadProgress
 from ._output import Output, format_bytes, is_terminal, rich_available
 
 __all__ = ["PlainProgress", "progress_display"]

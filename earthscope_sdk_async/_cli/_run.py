@@ -11,8 +11,8 @@ from pathlib import Path
 
 import anyio
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._settings import Settings
+from .._client import AsyncEarthScopeClient
+from .._settings import Settings
 
 __all__ = ["cli_logging", "token_file", "with_client"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from earthscope_sdk_async._client import AsyncEarthScopeClient
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._client import AsyncEarthScopeClient
+from .._tokens import Tokens, fingerprint
 from ._errors import OK
 from ._output import Output, format_duration
 from ._run import with_client

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens
-
+from .._settings import Settings
+from .._tokens import Tokens
 from ._errors import LOGIN_REQUIRED, OK, CliError, login_hint
 
 if TYPE_CHECKING:
-    from earthscope_sdk_async._client import AsyncEarthScopeClient
+    from .._client import AsyncEarthScopeClient
 
 __all__ = ["read_stored_tokens", "run"]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -12,20 +13,23 @@ import httpx
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock, SystemClock
+from .._download import ChecksumOption, DownloadReport, DownloadSource, ProgressOption, run_download
+from .._download._batch import DownloadItem, check_source
+from .._download._route import Router, direct
 from .._errors import ClientClosedError, ConfigError
 from .._flows import Prompt
+from .._http import Requester
 from .._manager import TokenManager
+from .._retry import RetryPolicy, SharedPause
+from .._s3._access import S3Access
 from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._download import ChecksumOption, DownloadSource, ProgressOption, run_download
-from ._download_types import DownloadReport
+from ._aws import AwsCredentialsRequest, as_request
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt
-from ._requester import Requester
-from ._retry import RetryPolicy, SharedPause
 from ._user import UserService
 
 __all__ = ["AsyncEarthScopeClient"]
@@ -171,18 +175,7 @@ class AsyncEarthScopeClient:
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """Send an API request through :attr:`http` (bearer token, one 401 refresh+retry)
-        with the client's retry policy; return the successful (2xx, fully read) response.
-
-        A path is joined to ``settings.api_url``; an absolute URL is used as is (the token
-        only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
-        honoured).
-
-        Raises:
-            ApiError: a non-2xx answer (after retries, for retryable ones).
-            TransportError: the network failed (after retries, where allowed).
-            ClientClosedError: the client was closed.
-        """
+        """:meth:`Requester.request` (kept for tests and callers of the old private name)."""
         return await self.requester.request(
             method, url_or_path, json=json, params=params, headers=headers, retry=retry
         )
@@ -201,6 +194,8 @@ class AsyncEarthScopeClient:
         per_file_timeout: float | None = None,
         checksum: ChecksumOption = None,
         checksum_algorithm: str = "sha256",
+        aws_role: str | AwsCredentialsRequest | None = None,
+        aws_params: Mapping[str, str | int] | None = None,
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -219,27 +214,51 @@ class AsyncEarthScopeClient:
         with ``checksum_algorithm`` while the file streams: a mismatch deletes the
         ``.part`` file and downloads it once more from scratch, then fails the file.
 
+        ``s3://bucket/key`` URLs (the ``s3`` extra) need ``aws_role`` (e.g.
+        ``"s3-miniseed-v2"``, or an :class:`AwsCredentialsRequest`) and its ``aws_params``
+        (e.g. ``{"network": "IU", "year": 2024}``): they are downloaded by the same engine,
+        as SigV4-signed requests to ``settings.s3_endpoint_url`` (AWS by default) in
+        ``settings.s3_region``, each attempt signed with credentials refreshed before they
+        expire. An ``s3://bucket/prefix/`` item (ending in ``/``) stands for every object
+        under it (listed page by page as the batch goes), saved under its key relative to
+        the prefix: run the same call again to complete a mirror (complete files are
+        skipped). S3's refusals are :class:`S3Error` results (``code``: ``AccessDenied``,
+        ``NoSuchKey``, ``SignatureDoesNotMatch``, ...).
+
         Returns a :class:`DownloadReport` (one result per item, in input order); failures
         do not raise: call ``report.raise_for_failures()`` for a :class:`DownloadError`.
 
         Raises:
             ConfigError: an invalid option.
             DownloadError: ``dest`` cannot be created.
+            AwsRoleDeniedError: EarthScope refused AWS credentials for ``aws_role``.
+            S3Error: listing an ``s3://`` prefix failed (e.g. ``AccessDenied``).
             ClientClosedError: the client was closed.
         """
         self._check_open()
-        return await run_download(
-            self.requester,
-            urls,
-            dest,
-            concurrency=concurrency,
-            overwrite=overwrite,
-            progress=progress,
-            retries=retries,
-            per_file_timeout=per_file_timeout,
-            checksum=checksum,
-            checksum_algorithm=checksum_algorithm,
-        )
+        check_source(urls)
+        route: Router = direct
+        items: AsyncIterator[DownloadItem] | None = None
+        if aws_role is not None:
+            access = S3Access(self.requester, self.user, as_request(aws_role, aws_params or {}))
+            await access.credentials.get()  # a refused role fails the call, not every item
+            route, items = access.route, access.expand(urls)
+        elif aws_params:
+            raise ConfigError("aws_params needs aws_role (e.g. aws_role='s3-miniseed-v2')")
+        async with _closing(items):
+            return await run_download(
+                self.requester,
+                items if items is not None else urls,
+                dest,
+                concurrency=concurrency,
+                overwrite=overwrite,
+                progress=progress,
+                retries=retries,
+                per_file_timeout=per_file_timeout,
+                checksum=checksum,
+                checksum_algorithm=checksum_algorithm,
+                route=route,
+            )
 
     # -- authentication --------------------------------------------------------------------
 
@@ -266,3 +285,13 @@ class AsyncEarthScopeClient:
         """Refresh the tokens now (``force=False``: only if they are not fresh)."""
         self._check_open()
         return await self.tokens.refresh(force=force)
+
+
+@contextlib.asynccontextmanager
+async def _closing(generator: AsyncIterator[DownloadItem] | None) -> AsyncIterator[None]:
+    """Close ``generator`` (an expanded source) however the download ends."""
+    try:
+        yield
+    finally:
+        if generator is not None:
+            await generator.aclose()  # type: ignore[attr-defined]

@@ -11,40 +11,101 @@ the underlying coroutine.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock
 from .._errors import ClientClosedError
 from .._manager import TokenManager
 from .._portal import PortalThread
+from .._retry import RetryPolicy
+from .._s3._tools import TOOL_THRESHOLD, ObstoreCredentials, boto3_session, s3fs_storage_options
 from .._settings import Settings
 from .._stores import TokenStore
 from ._async_client import AsyncEarthScopeClient
+from ._aws import AwsCredentials, AwsCredentialsRequest, resolve_request
 from ._facade import SyncFacade, sync_method
-from ._retry import RetryPolicy
 from ._user import UserService
 
 __all__ = ["EarthScopeClient", "SyncUserService"]
 
 
+_Run: TypeAlias = "Callable[[str, tuple[Any, ...], dict[str, Any]], Any]"
+"""Runs ``await <async client>.<dotted name>(*args, **kwargs)`` in the client's loop."""
+
+
 class SyncUserService(SyncFacade[UserService]):
     """``client.user`` of :class:`EarthScopeClient`: the :class:`UserService` methods, sync."""
 
-    def __init__(self, client: EarthScopeClient) -> None:
+    def __init__(self, client: EarthScopeClient, run: _Run) -> None:
         self._client = client
+        self._run = run
 
     def __repr__(self) -> str:
         return f"SyncUserService({self._client!r})"
 
     def _run_method(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return self._client._run_method("user." + name, args, kwargs)
+        return self._run("user." + name, args, kwargs)
 
     get_profile = sync_method(UserService.get_profile)
     get_userinfo = sync_method(UserService.get_userinfo)
     lookup_anon = sync_method(UserService.lookup_anon)
     get_aws_credentials = sync_method(UserService.get_aws_credentials)
+
+    # -- S3 tools (sync only; glue around get_aws_credentials, no behaviour of their own) --
+
+    def _fetcher(self, role: object, params: dict[str, str | int]) -> Callable[[], AwsCredentials]:
+        request = resolve_request(role, params, stacklevel=3)
+
+        def fetch() -> AwsCredentials:
+            return self.get_aws_credentials(role=request, ttl_threshold=TOOL_THRESHOLD)
+
+        return fetch
+
+    def get_boto3_session(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> Any:
+        """A ``boto3.Session`` with EarthScope credentials for ``role`` and ``params`` that
+        refresh themselves before they expire (needs the ``boto3`` extra); its clients may
+        be used from any thread. For a non-AWS endpoint pass
+        ``endpoint_url=client.settings.s3_endpoint_url`` to ``session.client("s3", ...)``.
+
+        Raises:
+            ConfigError: boto3 is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        fetch = self._fetcher(role, params)
+        return boto3_session(fetch, region=self._client.settings.s3_region)
+
+    def get_s3fs_storage_options(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> dict[str, Any]:
+        """``storage_options`` for s3fs/fsspec, xarray and Dask readers in this process,
+        with credentials that refresh themselves (needs the ``s3fs`` extra). The endpoint
+        and region come from the settings.
+
+        Raises:
+            ConfigError: s3fs is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        fetch = self._fetcher(role, params)
+        settings = self._client.settings
+        return s3fs_storage_options(
+            fetch, region=settings.s3_region, endpoint_url=settings.s3_endpoint_url
+        )
+
+    def get_obstore_credential_provider(
+        self, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> ObstoreCredentials:
+        """An obstore ``credential_provider`` (sync) for ``role`` and ``params``:
+        ``obstore.store.S3Store(bucket, region=..., credential_provider=provider)``.
+
+        Raises:
+            ConfigError: a bad role or parameter.
+        """
+        return ObstoreCredentials(self._fetcher(role, params))
 
 
 class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
@@ -73,7 +134,7 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         self._async: AsyncEarthScopeClient | None = None
         self._lock = threading.Lock()
         self._closed = False
-        self._user = SyncUserService(self)
+        self._user = SyncUserService(self, self._run_method)
 
     def __repr__(self) -> str:
         client = self._async

@@ -8,17 +8,25 @@ fills, so concurrent callers share one request.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from .._errors import ConfigError, InvalidResponseError
-from ._aws import AwsCredentials, parse_aws_credentials
+from .._errors import ApiError, AwsRoleDeniedError, ConfigError, InvalidResponseError
+from .._s3._tools import TOOL_THRESHOLD, AsyncObstoreCredentials, aioboto3_session
+from ._aws import (
+    CURRENT_ROLE,
+    AwsCredentials,
+    AwsCredentialsRequest,
+    parse_aws_credentials,
+    resolve_request,
+    threshold_seconds,
+)
 from ._json import decode_json, invalid_response, json_object
 from ._single_flight import SingleFlightCache
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = ["UserService"]
 
@@ -27,15 +35,6 @@ def _strings(name: str, values: Sequence[str]) -> list[str]:
     if isinstance(values, (str, bytes)) or not all(isinstance(v, str) for v in values):
         raise ConfigError(f"{name} must be a sequence of strings (e.g. a list), got {values!r}")
     return list(values)
-
-
-def _role_path(role: str) -> str:
-    if not isinstance(role, str) or not role.strip() or "/" in role:
-        raise ConfigError(
-            f"role must be a non-empty role name without '/', got {role!r} "
-            "(for example 's3-miniseed')"
-        )
-    return "beta/user/credentials/aws/" + quote(role, safe="")
 
 
 class UserService:
@@ -144,27 +143,109 @@ class UserService:
         return decode_json(response, "anonymized id lookup")
 
     async def get_aws_credentials(
-        self, role: str = "s3-miniseed", *, force: bool = False
+        self,
+        /,
+        *,
+        role: str | AwsCredentialsRequest | None = None,
+        force: bool = False,
+        ttl_threshold: timedelta | float | None = None,
+        **params: str | int,
     ) -> AwsCredentials:
         """Temporary AWS credentials for ``role`` (``GET beta/user/credentials/aws/{role}``).
 
-        Reused until ``aws_refresh_margin`` seconds before they expire; ``force=True``
-        fetches new ones. Concurrent callers for one role share one request.
+        ``params`` (strings or integers, e.g. ``network="IU", year=2024`` for
+        ``s3-miniseed-v2``) go in the query string; ``role`` may also be an
+        :class:`AwsCredentialsRequest` carrying them. Credentials are cached per role and
+        parameters, normalised (``year=2024`` and ``year="2024"`` share one entry), and
+        reused until ``ttl_threshold`` (a timedelta or seconds; default
+        ``aws_refresh_margin``, 5 minutes) before they expire; ``force=True`` fetches new
+        ones. Concurrent callers for one key share one request.
+
+        Without ``role``, the legacy role ``s3-miniseed`` is used and a
+        ``DeprecationWarning`` is emitted: EarthScope plans to remove that role in 2027,
+        use ``role="s3-miniseed-v2"`` (with optional ``network`` and ``year``).
 
         Raises:
-            ConfigError: ``role`` is empty or contains ``/``.
-            ApiError: the API refused or failed, or a field is missing or ill-typed (the
-                message names it).
+            ConfigError: ``role`` is empty or contains ``/``, a parameter is not a string or
+                an integer, or parameters are given besides an ``AwsCredentialsRequest``.
+            AwsRoleDeniedError: EarthScope refused (403): the role is unknown or not allowed.
+            ApiError: the API refused or failed otherwise, or a field is missing or
+                ill-typed (the message names it).
         """
-        path = _role_path(role)
+        request = resolve_request(role, params, stacklevel=2)
+        margin = threshold_seconds(ttl_threshold, self.aws_refresh_margin)
+        key = request.cache_key()
+        hit = self._aws.fresh(key)
+        if not force and hit is not None and not hit.is_expired(margin, now=self._now()):
+            return hit
+        return await self._aws.get(key, lambda: self._fetch_aws(request), force=True)
 
-        async def fetch() -> tuple[AwsCredentials, float]:
-            response = await self._requester.request("GET", path)
-            try:
-                credentials = parse_aws_credentials(decode_json(response, "AWS credentials"))
-            except ValueError as exc:
-                raise invalid_response(response, "AWS credentials", str(exc)) from None
-            left = (credentials.expiration - self._requester.clock.now()).total_seconds()
-            return credentials, left - self.aws_refresh_margin
+    def aws_fetcher(
+        self, request: AwsCredentialsRequest, *, ttl_threshold: float = TOOL_THRESHOLD
+    ) -> Callable[[], Awaitable[AwsCredentials]]:
+        """A coroutine function returning credentials for ``request`` with at least
+        ``ttl_threshold`` seconds left, from this service's cache (for S3 tools)."""
 
-        return await self._aws.get(role, fetch, force=force)
+        async def fetch() -> AwsCredentials:
+            return await self.get_aws_credentials(role=request, ttl_threshold=ttl_threshold)
+
+        return fetch
+
+    async def get_aioboto3_session(
+        self, /, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> Any:
+        """An ``aioboto3.Session`` with EarthScope credentials for ``role`` and ``params``
+        that refresh themselves before they expire (needs the ``aioboto3`` extra).
+
+        Use it in the event loop that called this (the async client's loop). For a
+        non-AWS endpoint pass ``endpoint_url=client.settings.s3_endpoint_url`` to
+        ``session.client("s3", ...)``. Without ``role``: the legacy role, with a
+        ``DeprecationWarning`` (see :meth:`get_aws_credentials`).
+
+        Raises:
+            ConfigError: aioboto3 is not installed, or a bad role or parameter.
+            AwsRoleDeniedError: EarthScope refused credentials for the role.
+        """
+        request = resolve_request(role, params, stacklevel=2)
+        region = self._requester.settings.s3_region
+        return await aioboto3_session(self.aws_fetcher(request), region=region)
+
+    async def get_obstore_credential_provider(
+        self, /, *, role: str | AwsCredentialsRequest | None = None, **params: str | int
+    ) -> AsyncObstoreCredentials:
+        """An async obstore ``credential_provider`` for ``role`` and ``params``:
+        ``obstore.store.S3Store(bucket, region=..., credential_provider=provider)``.
+
+        Raises:
+            ConfigError: a bad role or parameter.
+        """
+        request = resolve_request(role, params, stacklevel=2)
+        return AsyncObstoreCredentials(self.aws_fetcher(request))
+
+    def _now(self) -> datetime:
+        return self._requester.clock.now()
+
+    async def _fetch_aws(self, request: AwsCredentialsRequest) -> tuple[AwsCredentials, float]:
+        try:
+            response = await self._requester.request(
+                "GET", request.build_path(), params=request.build_params() or None
+            )
+        except ApiError as exc:
+            if exc.status_code != 403 or isinstance(exc, AwsRoleDeniedError):
+                raise
+            raise AwsRoleDeniedError(
+                f"EarthScope refused AWS credentials for role {request.role!r} (403): the "
+                "role is unknown, or your account may not assume it with these parameters. "
+                f"Check the role name (for miniSEED: {CURRENT_ROLE!r}) and your access.",
+                role=request.role,
+                status_code=403,
+                detail=exc.detail,
+                request_id=exc.request_id,
+                url=exc.url,
+            ) from exc
+        try:
+            credentials = parse_aws_credentials(decode_json(response, "AWS credentials"))
+        except ValueError as exc:
+            raise invalid_response(response, "AWS credentials", str(exc)) from None
+        # Kept until they expire; each caller judges freshness with its own threshold.
+        return credentials, credentials.ttl_at(self._now()).total_seconds()

@@ -12,13 +12,12 @@ import logging
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock, SystemClock
-from earthscope_sdk_async._errors import ConfigError
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._clock import Clock, SystemClock
+from .._errors import ConfigError
+from .._settings import Settings
+from .._tokens import Tokens, fingerprint
 from ._http import CLIENT_CREDENTIALS_GRANT, add_client_secret
-from ._retry import check_attempts, post_with_retries
+from ._token_post import check_attempts, post_with_retries
 from ._token_response import parse_tokens
 
 __all__ = ["ClientCredentialsFlow"]

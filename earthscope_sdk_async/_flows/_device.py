@@ -14,8 +14,8 @@ import logging
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock, SystemClock
-from earthscope_sdk_async._errors import (
+from .._clock import Clock, SystemClock
+from .._errors import (
     ConfigError,
     DeviceCodeExpiredError,
     InvalidResponseError,
@@ -23,9 +23,8 @@ from earthscope_sdk_async._errors import (
     RateLimitError,
     TransportError,
 )
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._settings import Settings
+from .._tokens import Tokens, fingerprint
 from ._device_code import DeviceCode, Prompt, parse_device_code, print_prompt
 from ._http import DEVICE_CODE_GRANT, post_form
 from ._response import Reply, read_reply, to_error

@@ -15,8 +15,8 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from earthscope_sdk_async._errors import InvalidResponseError, TransportError
-from earthscope_sdk_async._settings import Settings
+from .._errors import InvalidResponseError, TransportError
+from .._settings import Settings
 
 __all__ = [
     "CLIENT_CREDENTIALS_GRANT",

@@ -11,11 +11,10 @@ import logging
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock, SystemClock
-from earthscope_sdk_async._errors import LoginRequiredError
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._clock import Clock, SystemClock
+from .._errors import LoginRequiredError
+from .._settings import Settings
+from .._tokens import Tokens, fingerprint
 from ._http import REFRESH_TOKEN_GRANT, add_client_secret, post_form
 from ._response import read_reply, to_error
 from ._token_response import parse_tokens

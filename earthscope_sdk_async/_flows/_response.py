@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import httpx
 
-from earthscope_sdk_async._errors import (
+from .._errors import (
     AccessDeniedError,
     DeviceCodeExpiredError,
     InvalidClientError,
@@ -24,8 +24,8 @@ from earthscope_sdk_async._errors import (
     OAuthServerError,
     RateLimitError,
 )
-from earthscope_sdk_async._retry_after import retry_after_seconds
-from earthscope_sdk_async._urls import safe_url
+from .._retry_after import retry_after_seconds
+from .._urls import safe_url
 
 __all__ = ["Context", "Reply", "read_reply", "to_error"]
 

@@ -12,13 +12,12 @@ import logging
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock, SystemClock
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import fingerprint
-
+from .._clock import Clock, SystemClock
+from .._settings import Settings
+from .._tokens import fingerprint
 from ._http import add_client_secret
 from ._response import Reply
-from ._retry import check_attempts, post_with_retries
+from ._token_post import check_attempts, post_with_retries
 
 __all__ = ["revoke_token"]
 

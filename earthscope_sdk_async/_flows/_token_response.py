@@ -10,10 +10,10 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from earthscope_sdk_async._errors import InvalidResponseError
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens, decode_jwt_claims
-
+from .._checks import is_number
+from .._errors import InvalidResponseError
+from .._settings import Settings
+from .._tokens import Tokens, decode_jwt_claims
 from ._response import Reply
 
 __all__ = ["optional_string", "parse_tokens", "required_string", "seconds_field"]
@@ -36,7 +36,7 @@ def seconds_field(reply: Reply, name: str, *, required: bool) -> float | None:
             value = float(value.strip())
         except ValueError:
             raise reply.invalid(f"has a non-numeric '{name}'") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise reply.invalid(f"has a non-numeric '{name}'")
     if not math.isfinite(value) or value < 0:
         raise reply.invalid(f"has an out-of-range '{name}'")
@@ -77,7 +77,7 @@ def _check_id_token(reply: Reply, id_token: str, settings: Settings, now: dateti
         )
     _check_audience(reply, claims.get("aud"), settings.client_id)
     exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not math.isfinite(exp):
+    if not is_number(exp) or not math.isfinite(exp):
         raise reply.invalid("has an id_token without a numeric 'exp'")
     if exp < now.timestamp() - CLOCK_SKEW:
         raise reply.invalid(

@@ -34,7 +34,7 @@ single worker (so its lock is a no-op)::
     import anyio.to_thread
     from contextlib import asynccontextmanager
 
-    from earthscope_sdk_async import Tokens, TokenStoreError
+    from .. import Tokens, TokenStoreError
 
 
     class SecretManagerTokenStore:

@@ -9,8 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
 from typing import ClassVar
 
-from earthscope_sdk_async._tokens import Tokens
-
+from .._tokens import Tokens
 from ._hooks import call_on_save, no_lock
 from ._protocol import OnSave
 

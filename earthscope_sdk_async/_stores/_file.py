@@ -9,9 +9,8 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._tokens import Tokens
-
+from .._errors import TokenStoreError
+from .._tokens import Tokens
 from ._fileio import atomic_write, ensure_private_dir, read_bytes, remove
 from ._filelock import check_timeout, hold_file_lock
 from ._hooks import call_on_save

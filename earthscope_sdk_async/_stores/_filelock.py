@@ -24,8 +24,8 @@ import anyio.lowlevel
 import anyio.to_thread
 import filelock
 
-from earthscope_sdk_async._errors import ConfigError, TokenStoreError
-
+from .._checks import is_number
+from .._errors import ConfigError, TokenStoreError
 from ._fileio import ensure_private_dir
 
 __all__ = ["hold_file_lock"]
@@ -113,7 +113,7 @@ async def hold_file_lock(lock_path: Path, patience: float) -> AsyncIterator[None
 
 def check_timeout(value: float) -> float:
     """Validate ``lock_timeout``: a finite number of seconds, zero or more."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ConfigError(f"lock_timeout must be a number of seconds, got {type(value).__name__}")
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"lock_timeout must be a finite number of seconds >= 0, got {value!r}")

@@ -9,9 +9,8 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._tokens import Tokens, fingerprint
-
+from .._errors import TokenStoreError
+from .._tokens import Tokens, fingerprint
 from ._protocol import OnSave
 
 __all__ = ["call_on_save", "no_lock"]

@@ -8,9 +8,8 @@ from types import ModuleType
 
 import anyio.to_thread
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._tokens import Tokens
-
+from .._errors import TokenStoreError
+from .._tokens import Tokens
 from ._hooks import no_lock
 
 __all__ = ["KeyringTokenStore"]

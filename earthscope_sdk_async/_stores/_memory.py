@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import AbstractAsyncContextManager
 
-from earthscope_sdk_async._tokens import Tokens
-
+from .._tokens import Tokens
 from ._hooks import call_on_save, no_lock
 from ._protocol import OnSave
 

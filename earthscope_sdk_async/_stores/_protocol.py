@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
-from earthscope_sdk_async._tokens import Tokens
+from .._tokens import Tokens
 
 __all__ = ["OnSave", "TokenStore"]
 

@@ -14,9 +14,9 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from earthscope_sdk_async._errors import ConfigError, TokenStoreError
-from earthscope_sdk_async._tokens import Tokens
-
+from .._checks import is_number
+from .._errors import ConfigError, TokenStoreError
+from .._tokens import Tokens
 from ._filelock import check_timeout
 from ._hooks import call_on_save
 from ._protocol import OnSave
@@ -72,7 +72,7 @@ def _describe_url(url: str) -> tuple[str, str | None]:
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise ConfigError(f"{name} must be a number of seconds, got {type(value).__name__}")
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")

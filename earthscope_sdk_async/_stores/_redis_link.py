@@ -34,8 +34,8 @@ from redis.asyncio.lock import Lock
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from earthscope_sdk_async._errors import ClientClosedError, TokenStoreError
-from earthscope_sdk_async._portal import PortalThread
+from .._errors import ClientClosedError, TokenStoreError
+from .._portal import PortalThread
 
 __all__ = ["FAIL_FAST_SECONDS", "RedisLink", "store_error"]
 

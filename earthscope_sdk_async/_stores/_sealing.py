@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from earthscope_sdk_async._errors import ConfigError
+from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet

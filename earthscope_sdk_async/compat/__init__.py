@@ -5,7 +5,7 @@ Change one import and keep the rest of the program::
     # before
     from earthscope_sdk.auth.device_code_flow import DeviceCodeFlowSimple
     # after
-    from earthscope_sdk_async.compat.auth.device_code_flow import DeviceCodeFlowSimple
+    from .auth.device_code_flow import DeviceCodeFlowSimple
 
 The submodules mirror 0.2.1's: :mod:`.auth.auth_flow`, :mod:`.auth.device_code_flow`,
 :mod:`.auth.client_credentials_flow` and :mod:`.user.user` (with 0.2.0's ``lookup_anon``).

@@ -15,19 +15,19 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from earthscope_sdk_async._clock import Clock
-from earthscope_sdk_async._errors import ConfigError, TransportError
-from earthscope_sdk_async._flows import (
+from .._clock import Clock
+from .._errors import ConfigError, TransportError
+from .._flows import (
     ClientCredentialsFlow,
     DeviceCode,
     DeviceCodeFlow,
     refresh_tokens,
     revoke_token,
 )
-from earthscope_sdk_async._flows._http import timeout_for
-from earthscope_sdk_async._portal import PortalThread
-from earthscope_sdk_async._settings import Settings, is_loopback_host
-from earthscope_sdk_async._tokens import Tokens
+from .._flows._http import timeout_for
+from .._portal import PortalThread
+from .._settings import Settings, is_loopback_host
+from .._tokens import Tokens
 
 __all__ = [
     "api_request",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from earthscope_sdk_async._errors import EarthScopeError
+from .._errors import EarthScopeError
 
 __all__ = ["wrap"]
 

@@ -23,15 +23,25 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:  # imported lazily (below) so that loading the pytest plugin stays cheap
-    from earthscope_sdk_async._clock import ScaledClock as ScaledClock
-
+    from .._clock import ScaledClock as ScaledClock
+    from ._aws import AwsIssue as AwsIssue
+    from ._aws import AwsRoles as AwsRoles
     from ._device import DeviceCodeInfo as DeviceCodeInfo
     from ._fake import FakeEarthScope as FakeEarthScope
     from ._log import RecordedRequest as RecordedRequest
 
-__all__ = ["DeviceCodeInfo", "FakeEarthScope", "RecordedRequest", "ScaledClock"]
+__all__ = [
+    "AwsIssue",
+    "AwsRoles",
+    "DeviceCodeInfo",
+    "FakeEarthScope",
+    "RecordedRequest",
+    "ScaledClock",
+]
 
 _HOMES = {
+    "AwsIssue": ".testing._aws",
+    "AwsRoles": ".testing._aws",
     "DeviceCodeInfo": ".testing._device",
     "FakeEarthScope": ".testing._fake",
     "RecordedRequest": ".testing._log",

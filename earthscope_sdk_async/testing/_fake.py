@@ -9,10 +9,10 @@ from typing import Any
 
 import anyio
 
-from earthscope_sdk_async._settings import Settings
-from earthscope_sdk_async._tokens import Tokens
-
+from .._settings import Settings
+from .._tokens import Tokens
 from ._app import App
+from ._aws import AwsRoles
 from ._device import DeviceCodeInfo, DeviceCodes
 from ._faults import FaultAction, FaultQueue, make_fault
 from ._files import FileStore
@@ -81,7 +81,13 @@ class FakeEarthScope:
             client_id=client_id,
             machine_clients=self.machine_clients,
         )
-        self._router = Router(oauth=oauth, authority=self._authority, files=self._files)
+        self.aws = AwsRoles()
+        """The AWS credentials service: ``aws.roles`` (others answer 403), ``aws.lifetime``
+        (seconds), ``aws.minter`` (mints real keys, e.g. for an S3 test server), ``aws.clock``
+        and ``aws.issued`` (every issue: role, parameters, access key id, expiration)."""
+        self._router = Router(
+            oauth=oauth, authority=self._authority, files=self._files, aws=self.aws
+        )
         self._app = App(router=self._router, log=self._log, faults=self._faults)
         self._app.latency = latency
         self._server = HttpServer(self._app, host=host, port=port)

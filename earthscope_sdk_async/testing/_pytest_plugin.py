@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from earthscope_sdk_async._settings import Settings
-
+    from .._settings import Settings
     from ._fake import FakeEarthScope
 
 __all__ = ["fake_earthscope", "fake_earthscope_settings"]

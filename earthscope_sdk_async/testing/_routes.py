@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ._aws import AwsRoles
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
 from ._log import RecordedRequest
@@ -31,9 +30,15 @@ class Router:
     """Maps a recorded request to a :class:`Response` (synchronously, no I/O)."""
 
     def __init__(
-        self, *, oauth: OAuthEndpoints, authority: TokenAuthority, files: FileStore
+        self,
+        *,
+        oauth: OAuthEndpoints,
+        authority: TokenAuthority,
+        files: FileStore,
+        aws: AwsRoles | None = None,
     ) -> None:
         self.oauth = oauth
+        self.aws = aws if aws is not None else AwsRoles()
         self.authority = authority
         self.files = files
         self.base_url = ""
@@ -161,17 +166,10 @@ class Router:
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
         role = unquote(request.path.rsplit("/", 1)[-1])
-        expiration = datetime.now(timezone.utc) + timedelta(hours=1)
-        return json_response(
-            200,
-            {
-                "aws_access_key_id": "ASIA" + secrets.token_hex(8).upper(),
-                "aws_secret_access_key": secrets.token_urlsafe(30),
-                "aws_session_token": secrets.token_urlsafe(60),
-                "expiration": expiration.isoformat(timespec="seconds"),
-                "role": role,
-            },
-        )
+        body = self.aws.issue(role, request.query)
+        if body is None:
+            return json_response(403, {"detail": f"Not authorized to assume role {role!r}"}, {})
+        return json_response(200, body)
 
     def _anon(self, request: RecordedRequest, who: AccessRecord) -> Response:
         body: Any = request.json if isinstance(request.json, dict) else {}

@@ -56,8 +56,10 @@ def check_user(client: EarthScopeClient) -> None:
     assert_type(user.get_userinfo(refresh=True), dict[str, Any])
     ids: Sequence[str] = ["a"]
     assert_type(user.lookup_anon(ids=ids, emails=("e@example.org",)), Any)
-    assert_type(user.get_aws_credentials(), AwsCredentials)
-    assert_type(user.get_aws_credentials("s3-miniseed", force=True), AwsCredentials)
+    assert_type(user.get_aws_credentials(role="s3-miniseed-v2"), AwsCredentials)
+    assert_type(
+        user.get_aws_credentials(role="s3-miniseed-v2", force=True, year=2024), AwsCredentials
+    )
 
 
 def check_constructor_and_context() -> None:
@@ -73,7 +75,8 @@ def check_wrong_calls_are_rejected(client: EarthScopeClient) -> None:
     client.login(prompt=42)  # type: ignore[arg-type]
     token: int = client.get_access_token()  # type: ignore[assignment]
     client.user.get_userinfo(True)  # type: ignore[call-arg]
-    client.user.get_aws_credentials(7)  # type: ignore[arg-type]
+    client.user.get_aws_credentials("s3-miniseed-v2")  # type: ignore[call-arg]  # keyword-only
+    client.user.get_aws_credentials(role="r", year=2.5)  # type: ignore[arg-type]
     client.user.lookup_anon(ids=[1])  # type: ignore[list-item]
     client.user.get_profile(refresh=True)  # type: ignore[call-arg]
     client.no_such_method()  # type: ignore[attr-defined]

@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from earthscope_sdk_async._errors import TokenStoreError
-from earthscope_sdk_async._stores._fileio import atomic_write, ensure_private_dir
-
+from ..._errors import TokenStoreError
+from ..._stores._fileio import atomic_write, ensure_private_dir
 from ._tokens import ValidTokens
 from .auth_flow import NoTokensError
 

@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from earthscope_sdk_async._tokens import Tokens
+from ..._checks import is_number
+from ..._tokens import Tokens
 
 __all__ = ["TokensResponse", "UnvalidatedTokens", "ValidTokens", "engine_tokens", "token_times"]
 
@@ -70,7 +71,7 @@ class ValidTokens(UnvalidatedTokens):
 
 
 def _epoch(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     if not math.isfinite(value) or value < 0:
         return None

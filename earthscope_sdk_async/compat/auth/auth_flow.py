@@ -22,12 +22,11 @@ import datetime as dt
 import logging
 import typing
 
-from earthscope_sdk_async import _errors as _es
-from earthscope_sdk_async._clock import Clock as _Clock
-from earthscope_sdk_async._clock import SystemClock as _SystemClock
-from earthscope_sdk_async._settings import Settings as _Settings
-from earthscope_sdk_async._tokens import decode_jwt_claims as _decode_jwt_claims
-
+from ... import _errors as _es
+from ..._clock import Clock as _Clock
+from ..._clock import SystemClock as _SystemClock
+from ..._settings import Settings as _Settings
+from ..._tokens import decode_jwt_claims as _decode_jwt_claims
 from .. import _engine
 from .._errors import wrap as _wrap
 from . import _tokens

@@ -15,9 +15,8 @@ import os
 import pathlib
 import typing
 
-from earthscope_sdk_async import _errors as _es
-from earthscope_sdk_async._settings import Settings as _Settings
-
+from ... import _errors as _es
+from ..._settings import Settings as _Settings
 from .. import _engine
 from .._errors import wrap as _wrap
 from . import _token_file

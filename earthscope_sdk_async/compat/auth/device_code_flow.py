@@ -22,9 +22,8 @@ import os
 import pathlib
 import typing
 
-from earthscope_sdk_async import _errors as _es
-from earthscope_sdk_async._flows import DeviceCode as _DeviceCode
-
+from ... import _errors as _es
+from ..._flows import DeviceCode as _DeviceCode
 from .. import _engine
 from .._errors import wrap as _wrap
 from . import _token_file

@@ -13,10 +13,9 @@ import typing
 
 import httpx
 
-from earthscope_sdk_async import _api_errors
-from earthscope_sdk_async import _errors as _es
-from earthscope_sdk_async._urls import safe_url as _safe_url
-
+from ... import _api_errors
+from ... import _errors as _es
+from ..._urls import safe_url as _safe_url
 from .. import _engine
 
 __all__ = ["API_BASE_URL", "UserRequestError", "get_user", "lookup_anon"]

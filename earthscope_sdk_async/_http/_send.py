@@ -1,4 +1,4 @@
-"""Send one API call with bounded retries; the one place API httpx errors become ours.
+"""Send one API call through the retry engine; the one place API httpx errors become ours.
 
 Non-2xx answers become :class:`ApiError` (status, EarthScope's ``detail``, request id);
 network failures become :class:`TransportError` naming the method, the URL without its
@@ -10,7 +10,7 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,17 +18,10 @@ import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
-from .._errors import ApiError, ConfigError, EarthScopeError, TransportError
+from .._errors import ApiError, ConfigError, TransportError
+from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
-from ._retry import Failure as _Failure
-from ._retry import (
-    RetryPolicy,
-    SharedPause,
-    api_error_after,
-    retryable_status,
-    retryable_transport,
-)
 
 __all__ = ["ApiCall", "send_with_retries"]
 
@@ -45,6 +38,10 @@ class ApiCall:
     params: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     retry: bool = True
+    auth: httpx.Auth | None = None
+    """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
+    error: Callable[[httpx.Response], ApiError] = api_error_from_response
+    """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
 
     @property
     def safe_url(self) -> str:
@@ -52,11 +49,10 @@ class ApiCall:
         return safe_url(self.url)
 
 
-def _transport_error(call: ApiCall, exc: httpx.HTTPError, attempts: int) -> TransportError:
-    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
     return TransportError(
-        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem)"
-        f"{tries}; check your connection and try again"
+        f"{call.method} {call.safe_url} failed: {type(exc).__name__} (network problem); "
+        "check your connection and try again"
     )
 
 
@@ -80,18 +76,23 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
 
 async def _attempt(
     http: httpx.AsyncClient, call: ApiCall, clock: Clock
-) -> httpx.Response | _Failure:
+) -> httpx.Response | Failure:
     try:
         response = await http.request(
-            call.method, call.url, json=call.json, params=call.params, headers=call.headers
+            call.method,
+            call.url,
+            json=call.json,
+            params=call.params,
+            headers=call.headers,
+            auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
         logger.debug("%s %s failed: %s", call.method, call.safe_url, type(exc).__name__)
-        error = _transport_error(call, exc, 1)
+        error = _transport_error(call, exc)
         error.__cause__ = exc
-        return _Failure(error, call.retry and retryable_transport(call.method, exc))
+        return Failure(error, call.retry and retryable_transport(call.method, exc))
     if response.is_success:
         return response
     logger.debug("%s %s answered %d", call.method, call.safe_url, response.status_code)
@@ -99,21 +100,7 @@ async def _attempt(
     retryable = call.retry and retryable_status(
         call.method, response.status_code, has_retry_after=wait is not None
     )
-    return _Failure(api_error_from_response(response), retryable, wait, response.status_code == 429)
-
-
-def _final(failure: _Failure, call: ApiCall, attempts: int) -> EarthScopeError:
-    """The error to raise, saying how many attempts were made when there were several."""
-    error = failure.error
-    if attempts < 2:
-        return error
-    if isinstance(error, ApiError):
-        return api_error_after(error, attempts)
-    cause = error.__cause__
-    assert isinstance(cause, httpx.HTTPError)
-    final = _transport_error(call, cause, attempts)
-    final.__cause__ = cause
-    return final
+    return Failure(call.error(response), retryable, wait, response.status_code == 429)
 
 
 def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:
@@ -143,27 +130,11 @@ async def send_with_retries(
         ConfigError: the URL is invalid (nothing was sent).
     """
     _check_url(http, call)
-    deadline = clock.monotonic() + policy.max_total
-    failure: _Failure | None = None
-    for attempt in range(1, policy.max_attempts + 1):
-        if not await pause.wait(deadline):
-            raise _final(failure, call, attempt - 1) if failure else _paused_error(call, pause)
-        outcome = await _attempt(http, call, clock)
-        if isinstance(outcome, httpx.Response):
-            return outcome
-        failure = outcome
-        wait = outcome.retry_after if outcome.retry_after is not None else policy.backoff(attempt)
-        if outcome.rate_limited or outcome.retry_after is not None:
-            pause.pause(wait)
-        give_up = attempt >= policy.max_attempts or clock.monotonic() + wait > deadline
-        if not outcome.retryable or give_up:
-            raise _final(outcome, call, attempt)
-        logger.debug(
-            "%s %s: attempt %d failed, retrying in %.2f s",
-            call.method,
-            call.safe_url,
-            attempt,
-            wait,
-        )
-        await clock.sleep(wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await retry(
+        lambda: _attempt(http, call, clock),
+        policy=policy,
+        clock=clock,
+        what=f"{call.method} {call.safe_url}",
+        pause=pause,
+        paused=lambda: _paused_error(call, pause),
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, overload
 
 from .._errors import DownloadError, EarthScopeError
-from ._download_paths import safe_url
+from ._paths import safe_url
 
 __all__ = ["DownloadProgress", "DownloadReport", "DownloadResult", "DownloadStatus"]
 

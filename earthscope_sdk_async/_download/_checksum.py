@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from .._errors import ConfigError, DownloadError
-from ._download_paths import safe_url
+from ._paths import safe_url
 
 __all__ = ["ChecksumOption", "Checksums", "Hasher", "hash_prefix"]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from ._download_paths import MAX_ETAG, PART_SUFFIX, part_path, validator_path
+from ._paths import MAX_ETAG, PART_SUFFIX, part_path, validator_path
 
 __all__ = [
     "Resume",
@@ -100,11 +100,17 @@ def _modified_after(response: httpx.Response, mtime: float) -> bool:
 
 
 async def resume_point(
-    http: httpx.AsyncClient, url: str, size: int, recorded: str | None, mtime: float
+    http: httpx.AsyncClient,
+    url: str,
+    size: int,
+    recorded: str | None,
+    mtime: float,
+    *,
+    auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
 ) -> Resume:
     """Ask the server (HEAD) whether the ``.part`` of ``size`` bytes may be resumed."""
     try:
-        response = await http.head(url)
+        response = await http.head(url, auth=auth)
     except httpx.HTTPError:
         response = None
     if response is None or not response.is_success:

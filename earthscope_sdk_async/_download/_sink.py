@@ -22,7 +22,7 @@ from typing import IO
 
 import anyio
 
-from ._download_checksum import Hasher
+from ._checksum import Hasher
 
 __all__ = ["CHUNK", "BodySink"]
 

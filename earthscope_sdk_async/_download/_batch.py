@@ -9,8 +9,8 @@ An existing final file is skipped without any request unless ``overwrite=True`` 
 only: its size is not checked, and it is not hashed even when a checksum is expected, since
 a final file only ever appears by renaming a complete, verified ``.part``). The producer
 looks each item up on disk (:func:`locate`, one worker thread call) before queueing it, so a
-worker goes from one response straight to its next request. See :mod:`._download_file` for
-retries, resuming, checksums and the atomic rename, :mod:`._download_progress` for
+worker goes from one response straight to its next request. See :mod:`._file` for
+retries, resuming, checksums and the atomic rename, :mod:`._progress` for
 ``progress``.
 """
 
@@ -27,20 +27,22 @@ from typing import TYPE_CHECKING, TypeAlias
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from .._checks import check_count, is_number
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
-from ._download_checksum import ChecksumOption, Checksums
-from ._download_file import FileJob, fetch_file
-from ._download_paths import Spot, item_url, locate, safe_url
-from ._download_progress import (
+from ._checksum import ChecksumOption, Checksums
+from ._file import FileJob, fetch_file
+from ._paths import Spot, item_url, locate, safe_url
+from ._progress import (
     ProgressCallback,
     ProgressOption,
     Tracker,
     resolve_progress,
 )
-from ._download_types import DownloadReport, DownloadResult
+from ._route import Router, direct
+from ._types import DownloadReport, DownloadResult
 
 if TYPE_CHECKING:
-    from ._requester import Requester
+    from .._http import Requester
 
 __all__ = [
     "ChecksumOption",
@@ -48,6 +50,7 @@ __all__ = [
     "DownloadSource",
     "ProgressCallback",
     "ProgressOption",
+    "check_source",
     "run_download",
 ]
 
@@ -73,16 +76,17 @@ class _Batch:
 
 
 def _check_options(concurrency: int, retries: int | None, per_file_timeout: float | None) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    if retries is not None and (
-        isinstance(retries, bool) or not isinstance(retries, int) or retries < 1
-    ):
-        raise ConfigError(f"retries (attempts per file) must be an integer >= 1, got {retries!r}")
-    if per_file_timeout is not None and not (
-        isinstance(per_file_timeout, (int, float)) and per_file_timeout > 0
-    ):
+    check_count("concurrency", concurrency)
+    if retries is not None:
+        check_count("retries (attempts per file)", retries)
+    if per_file_timeout is not None and not (is_number(per_file_timeout) and per_file_timeout > 0):
         raise ConfigError(f"per_file_timeout must be a number > 0, got {per_file_timeout!r}")
+
+
+def check_source(urls: object) -> None:
+    """:class:`ConfigError` for a single string where an iterable of URLs is expected."""
+    if isinstance(urls, (str, bytes, bytearray, memoryview)):
+        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
 
 
 async def run_download(
@@ -97,10 +101,11 @@ async def run_download(
     per_file_timeout: float | None,
     checksum: ChecksumOption = None,
     checksum_algorithm: str = "sha256",
+    route: Router = direct,
 ) -> DownloadReport:
-    """The body of :meth:`AsyncEarthScopeClient.download`."""
-    if isinstance(urls, (str, bytes, bytearray, memoryview)):
-        raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+    """The body of :meth:`AsyncEarthScopeClient.download`; ``route`` says where each item's
+    requests go (see :mod:`._route`)."""
+    check_source(urls)
     _check_options(concurrency, retries, per_file_timeout)
     checksums = Checksums(checksum, checksum_algorithm)
     callback, bar = resolve_progress(progress)
@@ -120,6 +125,7 @@ async def run_download(
             requester.clock,
             tracker.add_bytes,
             checksums,
+            route,
         )
         return await _run(
             _Batch(job, root, overwrite, per_file_timeout, tracker), urls, concurrency

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TextIO, TypeAlias
 
 from .._errors import ConfigError
-from ._download_types import DownloadProgress
+from ._types import DownloadProgress
 
 __all__ = [
     "ProgressBar",

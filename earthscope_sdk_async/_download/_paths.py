@@ -68,9 +68,16 @@ def read_validator(target: Path) -> str | None:
 
 
 def _check_url(url: str) -> None:
-    """:class:`DownloadError` naming what is wrong when ``url`` is invalid."""
+    """:class:`DownloadError` naming what is wrong when ``url`` is invalid (an ``s3://``
+    URL is checked by its router, when the item is downloaded)."""
+    if url[:5].lower() == "s3://":
+        if not urlsplit(url).netloc:
+            raise DownloadError(f"cannot download {url!r}: the s3:// URL has no bucket")
+        return
     if not url.startswith(("http://", "https://")):
-        raise DownloadError(f"cannot download {safe_url(url)!r}: only http(s) URLs are supported")
+        raise DownloadError(
+            f"cannot download {safe_url(url)!r}: only http(s) and s3:// URLs are supported"
+        )
     try:
         parsed = httpx.URL(url)
         port = parsed.port
@@ -141,7 +148,7 @@ class Spot:
 
     ``existing`` is the size of the final file when it exists and is to be kept (it is then
     skipped), ``part_size`` the size of a ``.part`` file left by an earlier run (0: none),
-    ``part_etag`` the ``ETag`` recorded when it was written (see :mod:`._download_resume`)
+    ``part_etag`` the ``ETag`` recorded when it was written (see :mod:`._resume`)
     and ``part_mtime`` its modification time.
     """
 

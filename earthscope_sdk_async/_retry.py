@@ -1,11 +1,20 @@
-"""Retry policy and the client-wide pause shared by every request (one back-off budget).
+"""The one retry engine: API calls, downloads and token requests all retry through :func:`retry`.
+
+A call site supplies only its attempt (a coroutine function returning the result or a
+:class:`Failure`) and its wording; the engine owns the loop: the overall deadline, the shared
+pause, the back-off, ``Retry-After``, when to give up, and the "(gave up after N attempts)"
+wording. What differs between kinds of request is data, not a second loop: the
+:class:`RetryPolicy` (how many attempts, how long, how far apart) and the :class:`RetryRules`
+(jitter, the longest single wait, whether a 429 pauses everyone).
 
 :class:`RetryPolicy` bounds retries in attempts *and* total time, with exponential back-off
 and full jitter. :class:`SharedPause` holds one "paused until" deadline per client: a 429
 (or a ``Retry-After``) seen by any request pauses every request of the client, new and
 retrying, so concurrent calls back off together instead of hammering a rate-limited API.
 
-What is retried (see :func:`retry_decision`):
+What is retried by API calls and downloads (the attempts decide, with :func:`retryable_status`
+and :func:`retryable_transport`; token requests have their own RFC rules, in
+:mod:`earthscope_sdk_async._flows._token_post`):
 
 * 429, 502, 503, 504 and 500 for idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS). 500 is
   retried because EarthScope's gateway answers it for transient upstream failures; the
@@ -24,25 +33,38 @@ time guarded by a ``threading.Lock``, so a client works across event loops and t
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
-from .._clock import Clock
-from .._errors import ApiError, ConfigError, EarthScopeError
+from ._checks import check_count, is_number
+from ._clock import Clock
+from ._errors import ApiError, ConfigError, EarthScopeError
 
 __all__ = [
+    "API_RULES",
     "IDEMPOTENT_METHODS",
     "RETRY_STATUSES",
+    "Failure",
     "RetryPolicy",
+    "RetryRules",
     "SharedPause",
+    "api_error_after",
+    "gave_up",
     "is_idempotent",
+    "retry",
     "retryable_status",
     "retryable_transport",
 ]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 """Methods that may be replayed after the request may have reached the server."""
@@ -55,13 +77,12 @@ _RANDOM = random.SystemRandom()
 
 
 def _check_number(name: str, value: object, *, minimum: float, allow_equal: bool) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or math.isnan(value) or math.isinf(value):  # type: ignore[arg-type]
+    if not is_number(value) or math.isnan(value) or math.isinf(value):
         raise ConfigError(f"RetryPolicy.{name} must be a finite number, got {value!r}")
-    if value < minimum or (value == minimum and not allow_equal):  # type: ignore[operator]
+    if value < minimum or (value == minimum and not allow_equal):
         bound = f">= {minimum}" if allow_equal else f"> {minimum}"
         raise ConfigError(f"RetryPolicy.{name} must be {bound}, got {value!r}")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -86,9 +107,7 @@ class RetryPolicy:
     """Largest jittered back-off, in seconds."""
 
     def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ConfigError(f"RetryPolicy.max_attempts must be an integer >= 1, got {attempts!r}")
+        check_count("RetryPolicy.max_attempts", self.max_attempts)
         set_ = object.__setattr__
         set_(
             self,
@@ -108,8 +127,12 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """The jittered wait before retry number ``retry`` (1 for the first retry)."""
-        cap = min(self.max_delay, self.base_delay * 2.0 ** min(max(retry - 1, 0), 60))
-        return _RANDOM.uniform(0.0, cap)
+        return _RANDOM.uniform(0.0, self.backoff_cap(retry))
+
+    def backoff_cap(self, retry: int) -> float:
+        """The longest back-off before retry number ``retry``: ``base_delay`` doubled per
+        retry, at most ``max_delay`` (the wait itself, without jitter)."""
+        return min(self.max_delay, self.base_delay * 2.0 ** min(max(retry - 1, 0), 60))
 
 
 class SharedPause:
@@ -161,6 +184,91 @@ class Failure:
     retry_after: float | None = None
     rate_limited: bool = False
     immediate: bool = False
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    """What a kind of request adds to its :class:`RetryPolicy`: data, not another loop."""
+
+    jitter: bool = True
+    """Wait a random time up to the back-off (``True``) or exactly the back-off."""
+    max_wait: float = math.inf
+    """A single wait longer than this (e.g. a long ``Retry-After``) is not waited for."""
+    say_attempts: bool = True
+    """The final error says "(gave up after N attempts)" when there were several."""
+
+
+API_RULES = RetryRules()
+"""API calls and downloads: full jitter, any wait within the policy's deadline."""
+
+
+def gave_up(failure: Failure, attempts: int) -> EarthScopeError:
+    """The error to raise after ``attempts`` attempts, saying so when there were several."""
+    error = failure.error
+    if attempts < 2:
+        return error
+    if isinstance(error, ApiError):
+        return api_error_after(error, attempts)
+    final = type(error)(f"{error} (gave up after {attempts} attempts)")
+    final.__cause__ = error.__cause__
+    return final
+
+
+def _wait(policy: RetryPolicy, rules: RetryRules, attempt: int, failure: Failure) -> float:
+    if failure.retry_after is not None:
+        return failure.retry_after
+    if failure.immediate:
+        return 0.0
+    return policy.backoff(attempt) if rules.jitter else policy.backoff_cap(attempt)
+
+
+async def retry(
+    attempt: Callable[[], Awaitable[T | Failure]],
+    *,
+    policy: RetryPolicy,
+    clock: Clock,
+    what: str,
+    pause: SharedPause | None = None,
+    max_attempts: int | None = None,
+    paused: Callable[[], EarthScopeError] | None = None,
+    rules: RetryRules = API_RULES,
+) -> T:
+    """Run ``attempt`` until it returns a result, fails for good, or the budget is spent.
+
+    ``what`` names the request in log lines; ``max_attempts`` overrides the policy's;
+    ``pause`` is the shared pause (waited for before every attempt, extended by a 429 or a
+    ``Retry-After``); ``paused`` builds the error raised when the pause outlasts the
+    deadline before anything was sent.
+
+    Raises:
+        EarthScopeError: the last failure's error (see :func:`gave_up`).
+    """
+    attempts = max_attempts if max_attempts is not None else policy.max_attempts
+    deadline = clock.monotonic() + policy.max_total
+    failure: Failure | None = None
+    for number in range(1, attempts + 1):
+        if pause is not None and not await pause.wait(deadline):
+            if failure is not None:
+                raise _final(rules, failure, number - 1)
+            assert paused is not None, "a shared pause needs a paused error"
+            raise paused()
+        outcome = await attempt()
+        if not isinstance(outcome, Failure):
+            return outcome
+        failure = outcome
+        wait = _wait(policy, rules, number, outcome)
+        if pause is not None and (outcome.rate_limited or outcome.retry_after is not None):
+            pause.pause(wait)
+        give_up = number >= attempts or clock.monotonic() + wait > deadline
+        if not outcome.retryable or give_up or wait > rules.max_wait:
+            raise _final(rules, outcome, number)
+        logger.debug("%s: attempt %d failed, retrying in %.2f s", what, number, wait)
+        await clock.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _final(rules: RetryRules, failure: Failure, attempts: int) -> EarthScopeError:
+    return gave_up(failure, attempts) if rules.say_attempts else failure.error
 
 
 def api_error_after(error: ApiError, attempts: int) -> ApiError:

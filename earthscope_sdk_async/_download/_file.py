@@ -1,0 +1,399 @@
+"""Download one file: stream to ``<name>.part``, resume it with ``Range``, retry, rename.
+
+Retries reuse the client's :class:`RetryPolicy` (back-off with full jitter, the per-call
+time budget) and its :class:`SharedPause` (a 429 or ``Retry-After`` pauses every request of
+the client, so the whole batch backs off together). Retried: 429, 5xx (see
+:func:`retryable_status`), transport failures and bodies shorter (or longer) than their
+``Content-Length``. Never retried: other 4xx (a 401 was already refreshed and retried once by
+the auth).
+
+A partial ``.part`` file is resumed with ``Range: bytes=<size>-`` and ``If-Range: <etag>``
+when the server advertises ranges (learnt from the previous attempt, or from a HEAD for a
+``.part`` left by an earlier run, whose ETag was recorded next to it: see
+:mod:`._resume`): 206 appends, 200 restarts from zero, 416 means complete
+when the size matches and restart otherwise. The final name only ever appears through an
+atomic ``os.replace`` of a complete ``.part`` (no fsync: a crash may lose data, but never
+leaves a truncated final file after a clean rename).
+
+Bodies are requested without content coding (``Accept-Encoding: identity``, so lengths,
+ranges and checksums all refer to the bytes saved) and read with ``aiter_raw``; see
+:mod:`._sink` for the writes (what arrived before a network error is written too,
+so a retry resumes after it). With an expected checksum, a complete
+``.part`` whose digest differs is deleted and downloaded once more from scratch; a second
+mismatch fails the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import httpx
+
+from .._clock import Clock
+from .._errors import ApiError, DownloadError, TransportError
+from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
+from .._retry_after import retry_after_seconds
+from .._urls import safe_url
+from ._checksum import Checksums, Hasher, hash_prefix
+from ._paths import part_path
+from ._resume import (
+    drop_part,
+    drop_validator,
+    finish_part,
+    record_validator,
+    resume_point,
+)
+from ._route import Route, Router, direct
+from ._sink import BodySink
+
+__all__ = ["FileDownload", "FileJob", "Fetched", "fetch_file"]
+
+logger = logging.getLogger(__name__)
+
+_IDENTITY = {"Accept-Encoding": "identity"}
+_TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """Everything one file download needs from the batch."""
+
+    http: httpx.AsyncClient
+    policy: RetryPolicy
+    attempts: int
+    pause: SharedPause
+    clock: Clock
+    on_bytes: Callable[[int], None]
+    checksums: Checksums
+    route: Router = direct
+    """Where each item's requests go (the hook for ``s3://``)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A file saved: the bytes received (over every attempt), the verified digest if any."""
+
+    received: int
+    checksum: str | None
+
+
+class FileDownload:
+    """One file being downloaded: what is known about the remote file and the ``.part`` on
+    disk, and the steps that move it forward (one GET, its body, the rename)."""
+
+    def __init__(
+        self,
+        job: FileJob,
+        url: str,
+        target: Path,
+        *,
+        expected: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
+        self.job = job
+        self.url = url
+        self.target = target
+        self.part = part_path(target)
+        self.safe_url = safe_url(url)
+        self.route = job.route(url)
+        self.offset = 0  # bytes of the .part on disk
+        self.etag: str | None = None
+        self.ranges = False
+        self.recorded = recorded  # the ETag recorded next to the .part on disk
+        self.received = 0
+        self.expected = expected  # the hex digest to verify, if any
+        self.hasher: Hasher | None = None  # covers the first ``hashed`` bytes of the .part
+        self.hashed = 0
+        self.renamed = False  # the complete, verified .part is the target now
+        self.digest: str | None = None  # the verified digest, once renamed
+
+    # -- the whole file ----------------------------------------------------------------
+
+    async def resume(self, part_size: int, part_etag: str | None, part_mtime: float) -> None:
+        """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
+        job = self.job
+        resume = await resume_point(
+            job.http, self.route.url, part_size, part_etag, part_mtime, auth=self.route.httpx_auth
+        )
+        self.offset, self.etag, self.ranges = resume.offset, resume.etag, resume.ranges
+        if resume.offset == 0:
+            logger.debug("GET %s: the old partial file is stale; restarting", self.safe_url)
+            await self.discard()
+
+    async def run(self) -> Fetched:
+        """Complete the ``.part``, verify it and put it in place (one more try on mismatch)."""
+        for check in (1, 2):
+            await self.complete()
+            if self.renamed:  # the common case: renamed by the last write
+                return Fetched(self.received, self.digest)
+            digest = await self.final_digest()
+            if digest == self.expected:
+                await anyio.to_thread.run_sync(finish_part, self.target)
+                return Fetched(self.received, digest)
+            await self.discard()
+            self.offset, self.hasher, self.hashed = 0, None, 0
+            if check == 2:
+                raise self.mismatch(digest)
+            logger.warning(
+                "GET %s: %s checksum mismatch; downloading it again from scratch",
+                self.safe_url,
+                self.job.checksums.algorithm,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def complete(self) -> None:
+        """GET (and retry) until the ``.part`` file is complete."""
+        job = self.job
+        await retry(
+            self.attempt,
+            policy=job.policy,
+            clock=job.clock,
+            what=f"GET {self.safe_url}",
+            pause=job.pause,
+            max_attempts=job.attempts,
+            paused=self.paused,
+        )
+
+    async def final_digest(self) -> str | None:
+        """The digest of the complete ``.part`` (``None`` when nothing is to be verified)."""
+        if self.expected is None:
+            return None
+        hasher = self.hasher
+        if hasher is None or self.hashed != self.offset:  # e.g. completed by a 416
+            hasher = self.job.checksums.new()
+            await anyio.to_thread.run_sync(hash_prefix, hasher, self.part, self.offset)
+        return hasher.hexdigest()
+
+    async def discard(self) -> None:
+        """Delete the ``.part`` and its recorded validator."""
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(drop_part, self.target)
+        self.recorded = None
+
+    # -- one attempt -------------------------------------------------------------------
+
+    async def attempt(self) -> Literal[True] | Failure:
+        """One GET; True when the ``.part`` file is complete."""
+        try:
+            async with self.job.http.stream(
+                "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+            ) as response:
+                status = response.status_code
+                if status == 416 and self.offset > 0:
+                    return await self.on_416(response)
+                if not response.is_success:
+                    return await _error_response(self.job, response, self.route)
+                self.etag = response.headers.get("etag")
+                self.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
+                if _encoded(response):  # lengths and ranges count encoded bytes: restart
+                    self.ranges = False
+                expected = self.expected_length(response)
+                if isinstance(expected, Failure):
+                    await self.discard()
+                    return expected
+                failure = await self.write_body(response, expected)
+                return failure if failure is not None else True
+        except httpx.HTTPError as exc:
+            return self.transport_failure(exc)
+
+    def headers(self) -> dict[str, str]:
+        """The request headers: identity coding, and ``Range``/``If-Range`` to resume."""
+        if self.offset <= 0 or not self.ranges:
+            return dict(_IDENTITY)
+        headers = {**_IDENTITY, "Range": f"bytes={self.offset}-"}
+        if self.etag:
+            headers["If-Range"] = self.etag
+        return headers
+
+    def expected_length(self, response: httpx.Response) -> int | Failure | None:
+        """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
+        length = response.headers.get("content-length")
+        expected = int(length) if length is not None and length.isdigit() else None
+        if _encoded(response):
+            return None
+        if response.status_code != 206:
+            return expected
+        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        if match is None or match.group(1) is None or int(match.group(1)) != self.offset:
+            self.offset = 0
+            error = TransportError(f"GET {self.safe_url}: the server resumed at the wrong offset")
+            return Failure(error, True, immediate=True)
+        return expected
+
+    async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
+        """Range not satisfiable: complete when the size matches, else restart."""
+        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        if match is not None and int(match.group(2)) == self.offset:
+            return True
+        await self.discard()
+        self.offset = 0
+        error = TransportError(f"GET {self.safe_url}: the partial file does not match; restarting")
+        return Failure(error, True, immediate=True)
+
+    async def write_body(self, response: httpx.Response, expected: int | None) -> Failure | None:
+        """Stream the body into the ``.part``; rename it when complete and verified."""
+        appending = response.status_code == 206
+        if not appending:
+            self.offset = 0
+        hasher = await self.prepare_hasher()
+        # The validator is recorded only when a .part is left behind (an error, a short body,
+        # a cancel): the common, complete download pays nothing for it. A stale validator is
+        # safe (If-Range then gets a 200 and the file restarts); a missing one falls back to
+        # a HEAD.
+        sink = BodySink(self.part, appending, hasher, self.on_written(hasher is not None))
+        try:
+            try:
+                async for piece in _pieces(response):
+                    if sink.add(piece):
+                        await sink.flush()
+            except httpx.HTTPError as exc:
+                await sink.flush(final=True, then=self.record)  # keep what arrived: resume
+                return self.transport_failure(exc)
+            await sink.flush(final=True, then=functools.partial(self.rename, expected))
+        finally:
+            await sink.aclose()
+            if not self.renamed and self.recorded != self.etag and sink.written:
+                with anyio.CancelScope(shield=True):  # cancelled mid-body: keep a resumable .part
+                    await anyio.to_thread.run_sync(self.record, 0)
+        if expected is not None and sink.written != expected:
+            if sink.written > expected:
+                await self.discard()
+                self.offset = 0
+            return self.short_failure(sink.written, expected)
+        return None
+
+    async def prepare_hasher(self) -> Hasher | None:
+        """The hasher to continue with: fresh from byte 0, or fed the ``.part`` prefix again."""
+        if self.expected is None:
+            return None
+        if self.offset == 0:
+            self.hasher, self.hashed = self.job.checksums.new(), 0
+        elif self.hasher is None or self.hashed != self.offset:
+            hasher = self.job.checksums.new()
+            await anyio.to_thread.run_sync(hash_prefix, hasher, self.part, self.offset)
+            self.hasher, self.hashed = hasher, self.offset
+        return self.hasher
+
+    def on_written(self, hashing: bool) -> Callable[[int], None]:
+        """The sink's callback: count the bytes written (and hashed)."""
+
+        def written(count: int) -> None:
+            self.offset += count
+            self.received += count
+            if hashing:
+                self.hashed = self.offset
+            self.job.on_bytes(count)
+
+        return written
+
+    def rename(self, expected: int | None, written: int) -> None:
+        """Rename the ``.part`` when this body was complete and its digest right. Blocking."""
+        if expected is not None and written != expected:
+            return
+        digest = None
+        if self.expected is not None:
+            digest = self.hasher.hexdigest() if self.hasher is not None else None
+            if digest != self.expected:
+                return
+        self.part.replace(self.target)
+        if self.recorded is not None:  # a validator from an earlier run or attempt
+            drop_validator(self.target)
+        self.renamed, self.digest = True, digest
+
+    def record(self, _written: int) -> None:
+        """Record the response's ETag next to the ``.part`` being left behind. Blocking."""
+        if self.recorded != self.etag:
+            record_validator(self.target, self.etag, False)
+            self.recorded = self.etag
+
+    # -- errors ------------------------------------------------------------------------
+
+    def transport_failure(self, exc: httpx.HTTPError) -> Failure:
+        """A network failure during the GET (retryable like any idempotent request)."""
+        error = TransportError(
+            f"GET {self.safe_url} failed: {type(exc).__name__} (network problem); "
+            "check your connection and try again"
+        )
+        error.__cause__ = exc
+        return Failure(error, retryable_transport("GET", exc))
+
+    def short_failure(self, got: int, expected: int) -> Failure:
+        """A body shorter (or longer) than its ``Content-Length``: retried."""
+        return Failure(
+            TransportError(
+                f"GET {self.safe_url}: the body ended after {got} of {expected} bytes; "
+                "the connection was probably cut, try again"
+            ),
+            True,
+        )
+
+    def mismatch(self, digest: str | None) -> DownloadError:
+        """The error for a digest that differed twice."""
+        return DownloadError(
+            f"{self.safe_url}: {self.job.checksums.algorithm} checksum mismatch: expected "
+            f"{self.expected}, got {digest} (also after downloading it again from scratch; "
+            "the partial file was deleted). Check the expected checksum, or try again later."
+        )
+
+    def paused(self) -> ApiError:
+        """The error when the shared pause outlasts the retry budget (nothing was sent)."""
+        return ApiError(
+            f"EarthScope rate limit: requests are paused longer than the retry policy allows; "
+            f"GET {self.safe_url} was not sent. Try again later.",
+            status_code=429,
+            url=self.safe_url,
+        )
+
+
+def _encoded(response: httpx.Response) -> bool:
+    """True when the server applied a content coding although identity was asked for."""
+    return response.headers.get("content-encoding", "identity").strip().lower() not in (
+        "",
+        "identity",
+    )
+
+
+def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives (decoded only if the server insisted on a content coding)."""
+    return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
+
+
+async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:
+    await response.aread()
+    wait = retry_after_seconds(response.headers, now=job.clock.now())
+    status = response.status_code
+    retryable = retryable_status("GET", status, has_retry_after=wait is not None)
+    return Failure(route.error(response), retryable, wait, status == 429)
+
+
+async def fetch_file(
+    job: FileJob,
+    url: str,
+    target: Path,
+    expected: str | None,
+    part_size: int,
+    part_etag: str | None = None,
+    part_mtime: float = 0.0,
+) -> Fetched:
+    """Download ``url`` to ``target`` (via ``<target>.part``, of ``part_size`` bytes now,
+    written with the recorded ``part_etag`` and last modified at ``part_mtime``), verifying
+    the hex digest ``expected`` when given.
+
+    Raises:
+        ApiError: a non-retryable answer, or a retryable one after the retry budget.
+        TransportError: the network failed, or bodies kept arriving truncated.
+        DownloadError: the digest differed twice (the ``.part`` file is deleted).
+        OSError: the file could not be written (the caller turns it into a result).
+    """
+    recorded = part_etag if part_size > 0 else None
+    download = FileDownload(job, url, target, expected=expected, recorded=recorded)
+    if part_size > 0:
+        await download.resume(part_size, part_etag, part_mtime)
+    return await download.run()

@@ -1,0 +1,69 @@
+"""Self-refreshing AWS credentials for S3 requests, over the user service's cache.
+
+Stable interface (shared with the dropoff uploads): :class:`S3Credentials` ``(source,
+request, refresh_margin=...)``; ``await get()`` returns credentials with more than
+``refresh_margin`` seconds left, refreshing them through ``client.user.get_aws_credentials``
+(one cache and one single-flight fill per role and parameters for the whole client, so a
+thousand concurrent signatures cost one request when keys run out); ``await refresh()``
+forces new ones (e.g. after S3 answered ``ExpiredToken``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Protocol
+
+from .._client._aws import AwsCredentials, AwsCredentialsRequest
+
+__all__ = ["AwsCredentialsSource", "S3Credentials"]
+
+DEFAULT_REFRESH_MARGIN = 300.0
+"""Seconds before expiry at which credentials are replaced (a long S3 transfer keeps going)."""
+
+
+class AwsCredentialsSource(Protocol):
+    """The part of the user service :class:`S3Credentials` needs (``client.user``)."""
+
+    async def get_aws_credentials(
+        self,
+        /,
+        *,
+        role: str | AwsCredentialsRequest | None = None,
+        force: bool = False,
+        ttl_threshold: timedelta | float | None = None,
+    ) -> AwsCredentials:
+        """Credentials for ``role``, cached until ``ttl_threshold`` before they expire."""
+        ...
+
+
+class S3Credentials:
+    """Credentials for one role and its parameters, always with time to spare.
+
+    A :class:`~earthscope_sdk_async._s3._sign.CredentialSource` for :class:`S3Auth`.
+    """
+
+    def __init__(
+        self,
+        source: AwsCredentialsSource,
+        request: AwsCredentialsRequest,
+        *,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+    ) -> None:
+        self.source = source
+        self.request = request
+        self.refresh_margin = refresh_margin
+
+    def __repr__(self) -> str:
+        return f"S3Credentials(role={self.request.role!r}, params={dict(self.request.params)!r})"
+
+    async def get(self) -> AwsCredentials:
+        """Credentials with more than ``refresh_margin`` seconds left (cached, single flight)."""
+        return await self.source.get_aws_credentials(
+            role=self.request, ttl_threshold=self.refresh_margin
+        )
+
+    async def refresh(self) -> AwsCredentials:
+        """New credentials, whatever the cache holds."""
+        return await self.source.get_aws_credentials(
+            role=self.request, force=True, ttl_threshold=self.refresh_margin
+        )
