@@ -27,6 +27,7 @@ import random
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -356,6 +357,7 @@ class TokenManager:
                 "again with `earthscope-async login` or `await client.login()`",
                 error="invalid_grant",
             )
+        asked_at = self._clock.now()  # the new token's lifetime starts after this (C21)
         async with self._oauth_http() as http:
             if self.settings.is_machine:  # C30: machines run the grant again, never refresh
                 logger.debug("fetching a client-credentials token")
@@ -367,7 +369,7 @@ class TokenManager:
                 # the exchange is bounded by token_request_timeout (one request, no retries).
                 with anyio.CancelScope(shield=True):
                     new = await self._refresh_with(http, base, base.refresh_token)
-                    await self._commit(new, fresh=True)
+                    await self._commit(new, fresh=True, asked_at=asked_at)
                 return new
             else:
                 raise LoginRequiredError(
@@ -375,7 +377,7 @@ class TokenManager:
                     "`earthscope-async login` or `await client.login()`"
                 )
         with anyio.CancelScope(shield=True):
-            await self._commit(new, fresh=True)
+            await self._commit(new, fresh=True, asked_at=asked_at)
         return new
 
     async def _refresh_with(self, http: httpx.AsyncClient, base: Tokens, refresh: str) -> Tokens:
@@ -401,9 +403,12 @@ class TokenManager:
             logger.warning("could not record the rejected refresh token (%s)", exc)
         self._adopt(marked)
 
-    async def _commit(self, tokens: Tokens, *, fresh: bool = False) -> None:
+    async def _commit(
+        self, tokens: Tokens, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         """Save durably, then hold (C34). A failed save keeps serving from memory.
-        ``fresh``: the tokens were just issued (their time to live is their lifetime)."""
+        ``fresh``: the tokens were just issued (their time to live is their lifetime);
+        ``asked_at``: when they were requested (their lifetime is counted from then)."""
         try:
             await self.store.save(tokens)
             self.last_save_error = None
@@ -413,7 +418,7 @@ class TokenManager:
                 "could not save tokens (%s); using them from memory and retrying the save", exc
             )
             self._start_save_retries()
-        self._adopt(tokens, fresh=fresh)
+        self._adopt(tokens, fresh=fresh, asked_at=asked_at)
         self._loaded = True
 
     async def _save_pending(self) -> None:
@@ -452,11 +457,8 @@ class TokenManager:
             if self._save_retry_running or self._ahead_closed:
                 return
             self._save_retry_running = True
-            if self._ahead is None:
-                self._ahead = PortalThread(name="earthscope-refresh-ahead")
-            ahead = self._ahead
         try:
-            ahead.portal().start_task_soon(self._save_retries)
+            self._loop_thread().portal().start_task_soon(self._save_retries)
         except (RuntimeError, ClientClosedError):
             with self._ahead_guard:
                 self._save_retry_running = False
@@ -476,7 +478,9 @@ class TokenManager:
             with self._ahead_guard:
                 self._save_retry_running = False
 
-    def _adopt(self, tokens: Tokens | None, *, fresh: bool = False) -> None:
+    def _adopt(
+        self, tokens: Tokens | None, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         self._tokens = tokens
         if tokens is None:
             self._fresh_until = _NEVER
@@ -486,7 +490,12 @@ class TokenManager:
         if ttl is None:
             self._fresh_until = self._ahead_at = math.inf
             return
+        # The leeway is clamped by the token's lifetime, not by what is left of it: a
+        # response read late (a starved machine) must not shrink the leeway it promises.
         lifetime = ttl.total_seconds() if fresh else None
+        expires = tokens.effective_expires_at
+        if asked_at is not None and expires is not None:
+            lifetime = (expires - asked_at).total_seconds()
         left = ttl.total_seconds() - self._leeway(tokens, lifetime)
         self._fresh_until = self._clock.monotonic() + left
         with self._ahead_guard:

@@ -155,6 +155,7 @@ class DeviceCodeFlow:
         # left is measured on the flow's clock and waited in real seconds: never shorter.)
         left = max(0.0, code.deadline - self._clock.monotonic())
         deadline = min(settings.token_request_timeout, left)
+        sent_at = self._clock.now()  # C21: expiry counts from the request
         try:
             response = await post_form(
                 self._http, settings, settings.token_url, form, what=what, deadline=deadline
@@ -173,7 +174,11 @@ class DeviceCodeFlow:
         if reply.is_success:
             log.debug("device login approved")
             return parse_tokens(
-                reply, settings, received_at=received_at, requested_scope=settings.scope or None
+                reply,
+                settings,
+                received_at=received_at,
+                sent_at=sent_at,
+                requested_scope=settings.scope or None,
             )
         self._on_error_reply(reply, poller)
         return None
