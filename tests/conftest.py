@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from earthscope_sdk_async.testing import FakeEarthScope
+
 if TYPE_CHECKING:
     from _moto import MotoS3
 
@@ -29,6 +31,13 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture
+def fake(fake_earthscope: FakeEarthScope) -> FakeEarthScope:
+    """The plugin's ``fake_earthscope`` (a default FakeEarthScope), by its short name; a
+    module needing another configuration defines its own ``fake``."""
+    return fake_earthscope
 
 
 @pytest.fixture(scope="session")

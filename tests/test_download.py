@@ -9,9 +9,9 @@ from pathlib import Path
 
 import anyio
 import pytest
+from _helpers import FAST, make_client
 
 from earthscope_sdk_async import ApiError, ConfigError, MemoryTokenStore
-from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._clock import ScaledClock
 from earthscope_sdk_async._download import (
@@ -20,16 +20,7 @@ from earthscope_sdk_async._download import (
     DownloadResult,
 )
 from earthscope_sdk_async._errors import DownloadError, TransportError
-from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
-
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
-
-
-def make_client(fake: FakeEarthScope, **kwargs: object) -> AsyncEarthScopeClient:
-    store = MemoryTokenStore(fake.issue_tokens())
-    kwargs.setdefault("retry", FAST)
-    return AsyncEarthScopeClient(fake.settings(), store=store, **kwargs)  # type: ignore[arg-type]
 
 
 def listing(dest: Path) -> set[str]:

@@ -153,7 +153,7 @@ class AsyncEarthScopeClient:
                 await binding.aclose()  # closes the pool
             # else: the pool belongs to another event loop, which closes it when it ends
         self.auth.close()
-        self.tokens.close()
+        await self.tokens.aclose()  # one last save attempt if a save failed, then close
 
     def _check_open(self) -> None:
         if self._closed:
@@ -242,6 +242,7 @@ class AsyncEarthScopeClient:
         checksum_algorithm: str = "sha256",
         aws_role: str | AwsCredentialsRequest | None = None,
         aws_params: Mapping[str, str | int] | None = None,
+        stall_timeout: float | None = 60.0,
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -252,7 +253,12 @@ class AsyncEarthScopeClient:
         when complete. Existing files are skipped (no request) unless ``overwrite``.
         Failures are retried like API calls (429, 5xx, network errors, truncated bodies;
         ``retries`` = attempts per file, default ``retry_policy.max_attempts``), a 429
-        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds.
+        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds;
+        ``stall_timeout`` (default 60 s, ``None``: off) fails an attempt that gets less than
+        1 KiB in that many seconds (silence, or a trickle), which is then retried.
+        Bodies are saved exactly as sent: a compressed ``Content-Encoding`` (sent although
+        identity was asked for) is saved undecoded, and a body longer than its
+        ``Content-Length`` fails without anything past that length being written.
         ``progress`` gets a :class:`DownloadProgress` at most ~10 times a second and once
         at the end; ``progress=True`` shows a bar (tqdm's when installed, which also works
         in Jupyter, else one line of text on stderr). ``checksum`` gives each URL's expected
@@ -304,6 +310,7 @@ class AsyncEarthScopeClient:
                 checksum=checksum,
                 checksum_algorithm=checksum_algorithm,
                 route=route,
+                stall_timeout=stall_timeout,
             )
 
     # -- authentication --------------------------------------------------------------------

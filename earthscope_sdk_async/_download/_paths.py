@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -173,9 +174,15 @@ def locate(item: object, dest: Path, overwrite: bool) -> Spot:
     if not overwrite and target.is_file():
         return Spot(url, target, target.stat().st_size, 0)
     target.parent.mkdir(parents=True, exist_ok=True)
+    part = part_path(target)
     try:
-        stat = part_path(target).stat()
+        stat = part.lstat()  # a link is not a partial file of ours: never followed
     except FileNotFoundError:
+        return Spot(url, target, None, 0)
+    if not S_ISREG(stat.st_mode) or stat.st_nlink > 1:
+        # a link (symbolic or hard), a FIFO... at our .part name: removed (never followed or
+        # appended to), and the download starts over
+        part.unlink()
         return Spot(url, target, None, 0)
     if stat.st_size == 0:
         return Spot(url, target, None, 0)

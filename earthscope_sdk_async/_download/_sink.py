@@ -16,12 +16,14 @@ checkpoints left are inside the stream, where a cancel terminates the whole chai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import anyio
 
+from .._files import check_same_file, open_part
 from ._checksum import Hasher
 
 __all__ = ["CHUNK", "BodySink"]
@@ -32,7 +34,8 @@ CHUNK = 1024 * 1024
 class BodySink:
     """Buffers body pieces; :meth:`flush` writes (and hashes) them in a worker thread.
 
-    ``path`` is opened for appending or truncated by the first flush; ``on_written(count)``
+    ``path`` is opened for appending, or created afresh, by the first flush (never through a
+    link: see :func:`~earthscope_sdk_async._files.open_part`); ``on_written(count)``
     is called in the event loop after each write. Call :meth:`aclose` in a ``finally``.
     """
 
@@ -44,7 +47,8 @@ class BodySink:
         on_written: Callable[[int], None],
     ) -> None:
         self._path = path
-        self._mode = "ab" if append else "wb"
+        self._append = append
+        self._identity = (0, 0)
         self._hasher = hasher
         self._on_written = on_written
         self._buffer = bytearray()
@@ -57,8 +61,9 @@ class BodySink:
         return len(self._buffer) >= CHUNK
 
     def _write(self, data: bytearray, final: bool, then: Callable[[int], None] | None) -> None:
-        if self._file is None:
-            self._file = open(self._path, self._mode)  # noqa: SIM115 - closed by final/aclose
+        if self._file is None:  # never through a link, a FIFO or a hard link (see _files)
+            fd, self._identity = open_part(self._path, append=self._append)
+            self._file = os.fdopen(fd, "ab")
         if data:
             self._file.write(data)
             if self._hasher is not None:
@@ -66,6 +71,7 @@ class BodySink:
         if final:
             self._file.close()
             if then is not None:
+                check_same_file(self._path, self._identity)  # not swapped for a link since
                 then(self.written + len(data))
 
     async def flush(

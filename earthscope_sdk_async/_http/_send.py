@@ -14,13 +14,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
 from .._network_errors import API_SETTING, network_failure
-from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
+from .._retry import (
+    Failure,
+    RetryPolicy,
+    SharedPause,
+    is_idempotent,
+    retry,
+    retryable_status,
+    retryable_transport,
+)
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 
@@ -97,15 +106,25 @@ async def _send(
 
 
 async def _attempt(
-    http: httpx.AsyncClient, call: ApiCall, clock: Clock
+    http: httpx.AsyncClient, call: ApiCall, clock: Clock, limit: float
 ) -> httpx.Response | Failure:
+    """One request, which must complete (body included) within ``limit`` seconds: a server
+    trickling its answer never holds a call past the retry policy's ``max_total``."""
     try:
         extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
         request = http.build_request(
             call.method, call.url, json=call.json, params=call.params, headers=call.headers, **extra
         )
         auth = call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT
-        response = await _send(http, request, auth, call.consume)
+        with anyio.move_on_after(limit) as scope:
+            response = await _send(http, request, auth, call.consume)
+        if scope.cancelled_caught:
+            logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
+            error = TransportError(
+                f"{call.method} {call.safe_url} did not complete within {limit:g} s (the "
+                "server is too slow or stalled); try again later"
+            )
+            return Failure(error, call.retry and is_idempotent(call.method))
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
@@ -151,7 +170,7 @@ async def send_with_retries(
     """
     _check_url(http, call)
     return await retry(
-        lambda: _attempt(http, call, clock),
+        lambda: _attempt(http, call, clock, policy.max_total),
         policy=policy,
         clock=clock,
         what=f"{call.method} {call.safe_url}",
