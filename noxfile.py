@@ -39,6 +39,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def stress(session: nox.Session) -> None:
+    """Fleet figures on a CPU-starved machine into benchmarks/RESULTS.md (not a default
+    session; needs ES_TEST_REDIS_URL or redis-server)."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/bench_stress.py", "--write", *session.posargs)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site into site/ (mkdocs --strict: warnings are errors), then
     check that no code is clipped at 1280 px (docs/overflow.py: needs Chromium)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bench_auth_overhead
 import bench_cli_startup
+import bench_data
 import bench_download
 import bench_dropoff
 import bench_redis_fleet
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Callable[[], list[Result]]] = {
     "bench_redis_fleet": bench_redis_fleet.results,
     "bench_download": bench_download.run,
     "bench_transfer": bench_transfer.run,
+    "bench_data": bench_data.run,
     "bench_s3": bench_s3.run,
     "bench_dropoff": bench_dropoff.run,
 }

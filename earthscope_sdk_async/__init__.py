@@ -28,6 +28,31 @@ if typing.TYPE_CHECKING:
     from ._client import UserService as UserService
     from ._clock import Clock as Clock
     from ._clock import SystemClock as SystemClock
+    from ._data import AsyncGnssEphemerisPositionsQueryPlan as AsyncGnssEphemerisPositionsQueryPlan
+    from ._data import (
+        AsyncGnssInstantaneousPositionsQueryPlan as AsyncGnssInstantaneousPositionsQueryPlan,
+    )
+    from ._data import AsyncGnssObservationsQueryPlan as AsyncGnssObservationsQueryPlan
+    from ._data import DataService as DataService
+    from ._data import FloatFilter as FloatFilter
+    from ._data import GeodeticCoordinate as GeodeticCoordinate
+    from ._data import GnssEphemerisPositionsQueryPlan as GnssEphemerisPositionsQueryPlan
+    from ._data import GnssInstantaneousPositionsQueryPlan as GnssInstantaneousPositionsQueryPlan
+    from ._data import GnssObservationsQueryPlan as GnssObservationsQueryPlan
+    from ._data import MemoryLimitExceededError as MemoryLimitExceededError
+    from ._data import ParquetReport as ParquetReport
+    from ._data import QueryPlanLimitError as QueryPlanLimitError
+    from ._data import SatelliteSystem as SatelliteSystem
+    from ._data import SyncDataService as SyncDataService
+    from ._data import SyncDiscoveryService as SyncDiscoveryService
+    from ._data import TimeoutExceededError as TimeoutExceededError
+    from ._discover import DiscoveryLimitWarning as DiscoveryLimitWarning
+    from ._discover import DiscoveryService as DiscoveryService
+    from ._discover import NetworkDatasource as NetworkDatasource
+    from ._discover import SessionDatasource as SessionDatasource
+    from ._discover import StationDatasource as StationDatasource
+    from ._discover import StreamDatasource as StreamDatasource
+    from ._discover import StreamType as StreamType
     from ._download import DownloadProgress as DownloadProgress
     from ._download import DownloadReport as DownloadReport
     from ._download import DownloadResult as DownloadResult
@@ -90,6 +115,29 @@ if typing.TYPE_CHECKING:
 from ._version import __version__ as __version__
 
 _HOMES = {
+    "AsyncGnssEphemerisPositionsQueryPlan": "._data",
+    "AsyncGnssInstantaneousPositionsQueryPlan": "._data",
+    "AsyncGnssObservationsQueryPlan": "._data",
+    "DataService": "._data",
+    "FloatFilter": "._data",
+    "GeodeticCoordinate": "._data",
+    "GnssEphemerisPositionsQueryPlan": "._data",
+    "GnssInstantaneousPositionsQueryPlan": "._data",
+    "GnssObservationsQueryPlan": "._data",
+    "MemoryLimitExceededError": "._data",
+    "ParquetReport": "._data",
+    "QueryPlanLimitError": "._data",
+    "SatelliteSystem": "._data",
+    "SyncDataService": "._data",
+    "SyncDiscoveryService": "._data",
+    "TimeoutExceededError": "._data",
+    "DiscoveryLimitWarning": "._discover",
+    "DiscoveryService": "._discover",
+    "NetworkDatasource": "._discover",
+    "SessionDatasource": "._discover",
+    "StationDatasource": "._discover",
+    "StreamDatasource": "._discover",
+    "StreamType": "._discover",
     "EarthScopeAuth": "._auth",
     "AsyncEarthScopeClient": "._client",
     "AwsCredentials": "._client",

@@ -7,15 +7,37 @@ import json
 import httpx
 
 from ._errors import ApiError
+from ._redact import redact, secrets_in_form
 from ._urls import safe_url
 
 __all__ = ["api_error_from_response", "raise_for_api_status"]
 
 _EXCERPT = 300
+_RAW = 8192  # read this much before redacting: a cut secret is harder to recognise
 _REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "request-id")
 
 
 def _detail(response: httpx.Response) -> str | None:
+    """The server's explanation, redacted (see :mod:`earthscope_sdk_async._redact`)."""
+    text = _raw_detail(response)
+    if text is None:
+        return None
+    try:
+        request = response.request
+    except RuntimeError:
+        return redact(text, limit=_EXCERPT) or None
+    secrets = secrets_in_form(_content(request), request.headers)
+    return redact(text, secrets, limit=_EXCERPT) or None
+
+
+def _content(request: httpx.Request) -> bytes | None:
+    try:
+        return request.content
+    except httpx.RequestNotRead:
+        return None
+
+
+def _raw_detail(response: httpx.Response) -> str | None:
     try:
         text = response.text
     except (httpx.ResponseNotRead, UnicodeDecodeError):
@@ -24,16 +46,16 @@ def _detail(response: httpx.Response) -> str | None:
         return None
     try:
         body = json.loads(text)
-    except ValueError:
-        return text.strip()[:_EXCERPT]
+    except (ValueError, RecursionError):
+        return text.strip()[:_RAW]
     if isinstance(body, dict):
         for key in ("detail", "message", "error_description", "error"):
             value = body.get(key)
             if isinstance(value, str) and value:
-                return value[:_EXCERPT]
+                return value[:_RAW]
             if value is not None and key == "detail":
-                return json.dumps(value)[:_EXCERPT]
-    return text.strip()[:_EXCERPT]
+                return json.dumps(value)[:_RAW]
+    return text.strip()[:_RAW]
 
 
 def api_error_from_response(response: httpx.Response) -> ApiError:
@@ -44,6 +66,7 @@ def api_error_from_response(response: httpx.Response) -> ApiError:
     request_id = next(
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
     )
+    request_id = redact(request_id, limit=100) or None if request_id is not None else None
     detail = _detail(response)
     try:
         request: httpx.Request | None = response.request

@@ -16,6 +16,7 @@ from typing import Any
 
 from ._checks import is_number
 from ._errors import ConfigError
+from ._files import read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +45,13 @@ _STRING_FIELDS = (
     "s3_endpoint_url",
     "s3_region",
 )
-_NUMBER_FIELDS = ("refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read")
+_NUMBER_FIELDS = (
+    "refresh_leeway",
+    "refresh_ahead",
+    "timeout_connect",
+    "timeout_read",
+    "token_request_timeout",
+)
 _HOSTS_FIELDS = ("allowed_hosts",)
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -65,7 +72,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "userinfo_path",
     ),
     "resources": ("api_url",),
-    "http": ("timeout_connect", "timeout_read"),
+    "http": ("timeout_connect", "timeout_read", "token_request_timeout"),
     "s3": ("s3_endpoint_url", "s3_region"),
 }
 _RENAMED: dict[str, str] = {"http.backend": "http_backend"}
@@ -111,20 +118,22 @@ def read_profile(path: Path, profile: str, profile_source: str) -> Sourced:
 
 def _parse(path: Path) -> dict[str, Any] | None:
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        data = read_regular(path, follow=True)  # a FIFO or a device never blocks us
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(
             f"{path}: cannot read the config file ({reason}); "
             "fix its permissions or pass config_path= to use another file"
         ) from None
+    if data is None:
+        return None
     problem = ""
     try:
         document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         problem = "is not UTF-8 text; save it as UTF-8"
+    except RecursionError:
+        problem = "is nested too deeply; fix the file"
     except tomllib.TOMLDecodeError as exc:
         problem = f"is not valid TOML: {exc}; fix the file"
     if problem:  # raised outside the except block: the parser error may hold the document

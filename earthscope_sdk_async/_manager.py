@@ -4,7 +4,19 @@ Single flight (C35, C36): a refresh takes the in-process lock (one ``anyio.Lock`
 loop, then a ``threading.Lock`` shared by every loop and thread), then the store's
 cross-process lock; it re-reads the store, adopts a token another process already saved, or
 else refreshes from the newest refresh token in the store, saves durably (C34) and releases.
-The refresh itself is shielded from the caller's cancellation (C37).
+Cancellation and deadlines (C37): every request to the identity provider has an overall
+deadline (``Settings.token_request_timeout``). Only a refresh-token exchange and the saving
+of its result are shielded from the caller's cancellation (a rotated refresh token the
+server committed must be read and saved), and that shield lasts at most one deadline.
+Callers waiting for another task's refresh wait on cancellable locks, so cancelling them
+ends their wait at once.
+
+Rotation durability: when saving fails after the identity provider rotated the refresh
+token, the new tokens keep serving from memory, are never replaced by what the store holds,
+and saving is retried in the background (and before every refresh) until it succeeds;
+:meth:`TokenManager.aclose` makes one last attempt. Stores that can (``FileTokenStore``)
+keep their cross-process lock meanwhile, so no other process refreshes with the
+rotated-out token.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import random
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -44,6 +57,9 @@ logger = logging.getLogger(__name__)
 _LOOP_LOCKS: RunVar[WeakKeyDictionary[TokenManager, anyio.Lock]] = RunVar("earthscope_locks")
 _NEVER = -math.inf
 _PLACEHOLDER = "bootstrap-placeholder"
+_SAVE_RETRY_FIRST = 1.0
+"""Seconds before the first background retry of a failed save (then doubling)."""
+_SAVE_RETRY_MAX = 60.0
 
 
 class TokenManager:
@@ -78,6 +94,7 @@ class TokenManager:
         self._thread_lock = threading.Lock()
         self.last_save_error: TokenStoreError | None = None
         """The error of the last failed save, while the in-memory tokens still serve."""
+        self._save_retry_running = False
 
     def __repr__(self) -> str:
         return f"TokenManager(profile={self.settings.profile!r}, store={type(self.store).__name__})"
@@ -138,6 +155,23 @@ class TokenManager:
         token in the store; machine clients run the client-credentials grant again.
         """
         return await self._renew(force=force, stale=None)
+
+    async def aclose(self) -> None:
+        """Make one last attempt to save tokens whose save failed, then :meth:`close`.
+
+        If that attempt fails too, the error is logged and the store's kept lock (if any)
+        is released: the tokens in memory are lost with this manager.
+        """
+        try:
+            if self.last_save_error is not None and self._tokens is not None:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(self._save_patience()):
+                    await self._retry_save(final=True)
+        finally:
+            release = getattr(self.store, "release_pending", None)
+            if release is not None:
+                with anyio.CancelScope(shield=True):
+                    await release()
+            self.close()
 
     def close(self) -> None:
         """Stop the manager's loop thread, if one was started, and background refreshes
@@ -236,6 +270,7 @@ class TokenManager:
                     tokens = self._tokens
                 await self.store.delete()
                 self._tokens, self._fresh_until, self._loaded = None, _NEVER, True
+                self.last_save_error = None
         # Revocation runs after the locks are released and stays cancellable: it may wait on
         # a slow identity provider, and other processes must not wait for it.
         if revoke and tokens is not None and tokens.refresh_token:
@@ -269,19 +304,24 @@ class TokenManager:
                 assert self._tokens is not None
                 return self._tokens
             async with self.store.lock():
+                if self.last_save_error is not None and self._tokens is not None:
+                    await self._save_pending()  # the newest tokens first reach the store
                 if not self._loaded:
                     self._adopt(await self._read_store())
                     self._loaded = True
                 if not force and self._is_usable(stale):
                     assert self._tokens is not None
                     return self._tokens
-                with anyio.CancelScope(shield=True):  # C37: a committed rotation is always saved
+                try:
                     tokens = await self._adopt_or_exchange(force=force, stale=stale)
+                except EarthScopeError:
+                    await anyio.lowlevel.checkpoint_if_cancelled()  # cancelled: say so first
+                    raise
         await anyio.lowlevel.checkpoint_if_cancelled()  # the caller's cancellation, now
         return tokens
 
     async def _adopt_or_exchange(self, *, force: bool, stale: str | None) -> Tokens:
-        stored = await self._read_store()
+        stored = None if self.last_save_error is not None else await self._read_store()
         if not force and stored is not None and self._would_adopt(stored, stale):
             logger.debug(
                 "adopting tokens another process saved (%s)", fingerprint(stored.access_token)
@@ -317,19 +357,27 @@ class TokenManager:
                 "again with `earthscope-async login` or `await client.login()`",
                 error="invalid_grant",
             )
+        asked_at = self._clock.now()  # the new token's lifetime starts after this (C21)
         async with self._oauth_http() as http:
             if self.settings.is_machine:  # C30: machines run the grant again, never refresh
                 logger.debug("fetching a client-credentials token")
                 new = await ClientCredentialsFlow(http, self.settings, clock=self._clock).login()
                 new = new.replace(refresh_token=None)
             elif base is not None and base.refresh_token:
-                new = await self._refresh_with(http, base, base.refresh_token)
+                # C37: the server may rotate the refresh token as soon as it has the request,
+                # so the exchange and the save run to the end even if the caller is cancelled;
+                # the exchange is bounded by token_request_timeout (one request, no retries).
+                with anyio.CancelScope(shield=True):
+                    new = await self._refresh_with(http, base, base.refresh_token)
+                    await self._commit(new, fresh=True, asked_at=asked_at)
+                return new
             else:
                 raise LoginRequiredError(
                     "not logged in (no refresh token available): log in with "
                     "`earthscope-async login` or `await client.login()`"
                 )
-        await self._commit(new, fresh=True)
+        with anyio.CancelScope(shield=True):
+            await self._commit(new, fresh=True, asked_at=asked_at)
         return new
 
     async def _refresh_with(self, http: httpx.AsyncClient, base: Tokens, refresh: str) -> Tokens:
@@ -355,19 +403,84 @@ class TokenManager:
             logger.warning("could not record the rejected refresh token (%s)", exc)
         self._adopt(marked)
 
-    async def _commit(self, tokens: Tokens, *, fresh: bool = False) -> None:
+    async def _commit(
+        self, tokens: Tokens, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         """Save durably, then hold (C34). A failed save keeps serving from memory.
-        ``fresh``: the tokens were just issued (their time to live is their lifetime)."""
+        ``fresh``: the tokens were just issued (their time to live is their lifetime);
+        ``asked_at``: when they were requested (their lifetime is counted from then)."""
         try:
             await self.store.save(tokens)
             self.last_save_error = None
         except TokenStoreError as exc:
             self.last_save_error = exc
-            logger.warning("could not save tokens (%s); using them from memory", exc)
-        self._adopt(tokens, fresh=fresh)
+            logger.warning(
+                "could not save tokens (%s); using them from memory and retrying the save", exc
+            )
+            self._start_save_retries()
+        self._adopt(tokens, fresh=fresh, asked_at=asked_at)
         self._loaded = True
 
-    def _adopt(self, tokens: Tokens | None, *, fresh: bool = False) -> None:
+    async def _save_pending(self) -> None:
+        """Try again to save the held tokens (under the locks); quiet when it fails again."""
+        tokens = self._tokens
+        assert tokens is not None
+        try:
+            await self.store.save(tokens)
+        except TokenStoreError as exc:
+            self.last_save_error = exc
+            return
+        self.last_save_error = None
+        logger.warning("saved the tokens that could not be saved before")
+
+    async def _retry_save(self, *, final: bool = False) -> bool:
+        """One attempt under every lock; True when nothing is pending any more."""
+        async with self._all_locks():
+            if self.last_save_error is None or self._tokens is None:
+                return True
+            with anyio.CancelScope(shield=True):
+                await self._save_pending()
+        if final and self.last_save_error is not None:
+            logger.error(
+                "the tokens could not be saved (%s); the login is lost with this process "
+                "(log in again once the token store is writable)",
+                self.last_save_error,
+            )
+        return self.last_save_error is None
+
+    def _save_patience(self) -> float:
+        return max(self.settings.token_request_timeout, 1.0)
+
+    def _start_save_retries(self) -> None:
+        """Keep retrying the save in the background loop until it works or we close."""
+        with self._ahead_guard:
+            if self._save_retry_running or self._ahead_closed:
+                return
+            self._save_retry_running = True
+        try:
+            self._loop_thread().portal().start_task_soon(self._save_retries)
+        except (RuntimeError, ClientClosedError):
+            with self._ahead_guard:
+                self._save_retry_running = False
+
+    async def _save_retries(self) -> None:
+        delay = _SAVE_RETRY_FIRST
+        try:
+            while not self._ahead_closed:
+                await anyio.sleep(delay)  # real time: paces I/O retries, not token expiry
+                try:
+                    if await self._retry_save():
+                        return
+                except TokenStoreError as exc:  # e.g. the lock timed out: try later
+                    logger.debug("retrying the save failed: %s", exc)
+                delay = min(delay * 2, _SAVE_RETRY_MAX)
+        finally:
+            with self._ahead_guard:
+                self._save_retry_running = False
+
+    def _adopt(
+        self, tokens: Tokens | None, *, fresh: bool = False, asked_at: datetime | None = None
+    ) -> None:
         self._tokens = tokens
         if tokens is None:
             self._fresh_until = _NEVER
@@ -377,7 +490,12 @@ class TokenManager:
         if ttl is None:
             self._fresh_until = self._ahead_at = math.inf
             return
+        # The leeway is clamped by the token's lifetime, not by what is left of it: a
+        # response read late (a starved machine) must not shrink the leeway it promises.
         lifetime = ttl.total_seconds() if fresh else None
+        expires = tokens.effective_expires_at
+        if asked_at is not None and expires is not None:
+            lifetime = (expires - asked_at).total_seconds()
         left = ttl.total_seconds() - self._leeway(tokens, lifetime)
         self._fresh_until = self._clock.monotonic() + left
         with self._ahead_guard:

@@ -54,12 +54,15 @@ ENV_VARS: dict[str, str] = {
     "ES_HTTP__TIMEOUT_CONNECT": "timeout_connect",
     "ES_HTTP__TIMEOUT_READ": "timeout_read",
     "ES_HTTP__BACKEND": "http_backend",
+    "ES_HTTP__TOKEN_REQUEST_TIMEOUT": "token_request_timeout",
     "ES_S3__ENDPOINT_URL": "s3_endpoint_url",
     "ES_S3__REGION": "s3_region",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
-_NUMBER_FIELDS = frozenset({"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read"})
+_NUMBER_FIELDS = frozenset(
+    {"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read", "token_request_timeout"}
+)
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
 
@@ -177,6 +180,10 @@ class Settings:
     http_backend: HttpBackend = "auto"
     """What carries HTTP: ``"auto"`` (aiohttp on asyncio when the ``aiohttp`` extra is
     installed, else httpcore), ``"aiohttp"`` or ``"httpcore"`` (httpx's own; always on trio)."""
+    token_request_timeout: float = 30.0
+    """Overall deadline, in seconds, of one request to the identity provider (connecting,
+    sending, and reading the whole answer): a server that trickles its answer byte by byte
+    cannot hold a login or a refresh for longer than this."""
     device_code_path: str = "oauth/device/code"
     """Device authorization endpoint, relative to ``domain``."""
     token_path: str = "oauth/token"
@@ -239,6 +246,11 @@ class Settings:
             raise ConfigError(
                 f"http_backend must be 'auto', 'httpcore' or 'aiohttp', got {self.http_backend!r}"
             )
+        set_(
+            self,
+            "token_request_timeout",
+            _check_seconds("token_request_timeout", self.token_request_timeout, positive=True),
+        )
         if self.s3_endpoint_url is not None:
             set_(
                 self,
@@ -274,10 +286,11 @@ class Settings:
         ``ES_OAUTH2__REFRESH_TOKEN``, ``ES_OAUTH2__ALLOWED_HOSTS`` (comma-separated or a JSON
         list), ``ES_RESOURCES__API_URL``, ``ES_HTTP__TIMEOUT_CONNECT`` and
         ``ES_HTTP__TIMEOUT_READ`` (seconds); plus ours: ``ES_HTTP__BACKEND`` (``auto``,
-        ``httpcore`` or ``aiohttp``), ``ES_S3__ENDPOINT_URL`` and ``ES_S3__REGION`` (where
-        ``s3://`` downloads go), ``ES_OAUTH2__CLIENT_AUTH_METHOD``
-        (``client_secret_post`` or ``client_secret_basic``) and ``ES_OAUTH2__REFRESH_LEEWAY``
-        (seconds).
+        ``httpcore`` or ``aiohttp``), ``ES_HTTP__TOKEN_REQUEST_TIMEOUT``
+        (seconds, the overall deadline of one identity-provider request),
+        ``ES_S3__ENDPOINT_URL`` and ``ES_S3__REGION`` (where ``s3://`` downloads go),
+        ``ES_OAUTH2__CLIENT_AUTH_METHOD`` (``client_secret_post`` or ``client_secret_basic``)
+        and ``ES_OAUTH2__REFRESH_LEEWAY`` (seconds).
 
         Config file: ``config_path``, else ``~/.earthscope/config.toml`` (``~`` expanded at
         call time; a missing file is empty). ``[default]`` is merged with
@@ -419,6 +432,8 @@ def _env_hosts(var: str, raw: str) -> tuple[str, ...]:
         hosts = json.loads(raw)
     except json.JSONDecodeError as exc:
         hosts, problem = None, f"is not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        hosts, problem = None, "is JSON nested too deeply"
     else:
         problem = "must be a list of host-name strings"
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):

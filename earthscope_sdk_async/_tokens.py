@@ -44,7 +44,7 @@ def decode_jwt_claims(token: str | None) -> dict[str, Any] | None:
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         claims = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -260,5 +260,10 @@ class Tokens:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Tokens:
-        """Parse the ``tokens.json`` format; raises ``ValueError`` when it is not valid."""
-        return cls.from_dict(json.loads(text))
+        """Parse the ``tokens.json`` format; raises ``ValueError`` when it is not valid
+        (including JSON nested too deeply to parse)."""
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("it is JSON nested too deeply to be a token file") from None
+        return cls.from_dict(data)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["safe_url"]
+__all__ = ["openable_url", "safe_url"]
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
 def safe_url(url: object) -> str:
@@ -21,3 +23,28 @@ def safe_url(url: object) -> str:
         return scheme + sep + rest.rsplit("@", 1)[-1] if sep else text
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def openable_url(url: object) -> str | None:
+    """``url`` if it is safe to hand to a web browser, else ``None``.
+
+    Only ``https://`` URLs with a host, or ``http://`` to a loopback host (a local test
+    server), are opened: never ``javascript:``, ``file:``, ``data:`` or other schemes, never
+    text with spaces or control characters, never something that starts with ``-`` (a
+    browser would read it as an option such as ``--remote-debugging-port=9222``).
+    """
+    if not isinstance(url, str) or not url or len(url) > 2048 or url.startswith("-"):
+        return None
+    if any(ord(c) <= 32 or 127 <= ord(c) <= 159 or c in '"<>`\\' for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if not host or parts.username is not None or parts.password is not None:
+        return None
+    if parts.scheme == "https":
+        return url
+    loopback = host in _LOOPBACK or host.endswith(".localhost") or host.startswith("127.")
+    return url if parts.scheme == "http" and loopback else None

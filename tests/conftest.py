@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from earthscope_sdk_async.testing import FakeEarthScope
+
 if TYPE_CHECKING:
     from _moto import MotoS3
 
@@ -55,6 +57,13 @@ def http_backend(
         pytest.importorskip("aiohttp")
     monkeypatch.setattr(_http_pool, "auto_backend", lambda: backend)
     return backend
+
+
+@pytest.fixture
+def fake(fake_earthscope: FakeEarthScope) -> FakeEarthScope:
+    """The plugin's ``fake_earthscope`` (a default FakeEarthScope), by its short name; a
+    module needing another configuration defines its own ``fake``."""
+    return fake_earthscope
 
 
 @pytest.fixture(scope="session")

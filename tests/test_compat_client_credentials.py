@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,12 +19,6 @@ from earthscope_sdk_async.compat.auth.client_credentials_flow import (
 from earthscope_sdk_async.testing import FakeEarthScope
 
 CLIENT_ID, SECRET = "fake-m2m-client", "fake-m2m-secret"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeEarthScope]:
-    with FakeEarthScope() as fake:
-        yield fake
 
 
 def machine(fake: FakeEarthScope, path: Path, secret: str = SECRET) -> ClientCredentialsFlowSimple:

@@ -5,7 +5,6 @@ on the async engine against the fake EarthScope (C23, C33, C38, C42, C43, C62).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -57,12 +56,6 @@ def response_of(tokens: Tokens, expires_in: int = 3600) -> dict[str, Any]:
         "token_type": "Bearer",
         "expires_in": expires_in,
     }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeEarthScope]:
-    with FakeEarthScope() as fake:
-        yield fake
 
 
 @pytest.fixture

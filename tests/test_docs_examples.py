@@ -40,7 +40,7 @@ from earthscope_sdk_async.testing import FakeEarthScope
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 MIN_EXECUTED = 30
-BLOCK_TIMEOUT = 60.0
+BLOCK_TIMEOUT = 300.0  # a hang guard, far above what a starved machine needs
 WORKERS = 4
 DEMO_FILES = {
     "2024/001/P123.rnx": 150_000,
@@ -277,9 +277,17 @@ def test_markers_are_valid_and_every_skip_has_a_reason() -> None:
     )
 
 
-def test_every_docs_example_runs(docs_fake: FakeEarthScope, tmp_path: Path) -> None:
-    outcomes = run_blocks(all_blocks(), docs_fake, tmp_path)
-    assert len(outcomes) >= MIN_EXECUTED
+def test_enough_docs_examples_run() -> None:
+    executed = [b for b in all_blocks() if b.skip is None]
+    assert len(executed) >= MIN_EXECUTED
+
+
+# One test per page, each example in its own subprocess. The timeout is a hang guard far
+# above what a starved machine needs (the examples' verdicts do not depend on speed).
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: path.name)
+def test_every_docs_example_runs(source: Path, docs_fake: FakeEarthScope, tmp_path: Path) -> None:
+    outcomes = run_blocks(extract_blocks(source), docs_fake, tmp_path)
     assert all(o.ok for o in outcomes), failure_report(outcomes)
 
 

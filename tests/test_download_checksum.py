@@ -8,22 +8,15 @@ import os
 from pathlib import Path
 
 import pytest
+from _helpers import FAST, make_client
 
 from earthscope_sdk_async import ConfigError, MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
-from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
-
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
-
-
-def make_client(fake: FakeEarthScope) -> AsyncEarthScopeClient:
-    store = MemoryTokenStore(fake.issue_tokens())
-    return AsyncEarthScopeClient(fake.settings(), store=store, retry=FAST)
 
 
 def sha256(data: bytes) -> str:

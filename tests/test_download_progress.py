@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import FAST, make_client
 
 from earthscope_sdk_async import MemoryTokenStore
-from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._download import DownloadProgress
 from earthscope_sdk_async._download._progress import (
@@ -23,15 +23,7 @@ from earthscope_sdk_async._download._progress import (
     default_progress_bar,
     human_size,
 )
-from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
-
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
-
-
-def make_client(fake: FakeEarthScope) -> AsyncEarthScopeClient:
-    store = MemoryTokenStore(fake.issue_tokens())
-    return AsyncEarthScopeClient(fake.settings(), store=store, retry=FAST)
 
 
 @pytest.fixture

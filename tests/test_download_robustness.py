@@ -3,30 +3,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from email.utils import formatdate
 from pathlib import Path
 
+import _helpers as helpers
 import pytest
 
-from earthscope_sdk_async import ConfigError, MemoryTokenStore
+from earthscope_sdk_async import ConfigError
 from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
-from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 
 pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
 
-FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+FAST = dataclasses.replace(helpers.FAST, max_attempts=3)
 OLD = b"o" * 200_000
 NEW = b"n" * 200_000
 
 
 def make_client(fake: FakeEarthScope) -> AsyncEarthScopeClient:
-    return AsyncEarthScopeClient(
-        fake.settings(), store=MemoryTokenStore(fake.issue_tokens()), retry=FAST
-    )
+    return helpers.make_client(fake, retry=FAST)
 
 
 def listing(dest: Path) -> set[str]:

@@ -15,12 +15,6 @@ NETWORK_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeEarthScope]:
-    with FakeEarthScope() as server:
-        yield server
-
-
-@pytest.fixture
 def http(fake: FakeEarthScope) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fake.url) as client:
         yield client

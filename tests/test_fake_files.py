@@ -18,12 +18,6 @@ DATA = bytes(range(256)) * 4  # 1024 bytes
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeEarthScope]:
-    with FakeEarthScope() as server:
-        yield server
-
-
-@pytest.fixture
 def http(fake: FakeEarthScope) -> Iterator[httpx.Client]:
     token = fake.issue_tokens().access_token
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:

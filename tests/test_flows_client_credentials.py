@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     AUDIENCE,
     CLIENT_ID,
     TOKEN_URL,

@@ -10,7 +10,7 @@ import anyio
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     AUDIENCE,
     CLIENT_ID,
     DEVICE_CODE_URL,

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     CLIENT_ID,
     REVOKE_URL,
     SCOPE,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     CLIENT_ID,
     DOMAIN,
     SCOPE,
@@ -247,7 +247,7 @@ async def test_c24_bad_id_token_dropped_on_refresh(
 ) -> None:
     """On a refresh the server has already rotated the refresh token: a bad id_token is
     dropped (with a warning naming the claim) instead of losing the rotation. Logins reject
-    it (tests/test_flows_fixes.py)."""
+    it (tests/test_flows_server_quirks.py)."""
     clock = FakeClock()
     token = id_token(clock, **claims)
     with caplog.at_level("WARNING"):

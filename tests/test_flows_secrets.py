@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     DEVICE_CODE_URL,
     REVOKE_URL,
     TOKEN_URL,

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import stat
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ import anyio
 import pytest
 from _workers import finish as _finish
 from _workers import go as _go
+from _workers import spawn as _start
 from _workers import wait_for as _wait_for
 from _workers import wait_ready as _wait_ready
 
@@ -57,13 +57,7 @@ def _mode(path: Path) -> int:
 
 def _spawn(mode: str, path: Path, fake: FakeEarthScope, backend: str, count: int = 1) -> Any:
     args = [mode, str(path), _settings_json(fake.settings()), backend, str(count)]
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return _start([sys.executable, str(WORKER), *args])
 
 
 @pytest.fixture
@@ -156,7 +150,7 @@ def test_c36_sigkill_mid_refresh_leaves_no_stuck_lock(
     seeded = fake.issue_tokens()
     _seed(path, seeded)
     store = FileTokenStore(path, lock_timeout=0.2)
-    fake.add_fault("token", action="drop", delay=10, times=1)  # hold the worker's request
+    fake.add_fault("token", action="drop", delay=300, times=1)  # hold the worker's request
     worker_backend = "trio" if parent_backend == "asyncio" else "asyncio"
     workers.append(_spawn("refresh-once", path, fake, worker_backend))
     _wait_ready(workers)
@@ -176,15 +170,14 @@ def test_c36_sigkill_mid_refresh_leaves_no_stuck_lock(
     assert store.lock_path.exists()
 
     async def recover() -> Tokens:
-        with anyio.fail_after(2):  # acquired promptly: not stuck
-            async with FileTokenStore(path, lock_timeout=2.0).lock():
-                pass
-        manager = TokenManager(fake.settings(), store=FileTokenStore(path, lock_timeout=2.0))
+        # Not stuck: a lock nobody frees would raise TokenStoreError after lock_timeout
+        # (far longer than any starvation; the OS frees a killed holder's lock at once).
+        async with FileTokenStore(path, lock_timeout=60.0).lock():
+            pass
+        manager = TokenManager(fake.settings(), store=FileTokenStore(path, lock_timeout=60.0))
         return await manager.refresh(force=True)
 
-    started = time.monotonic()
     new = anyio.run(recover, backend=parent_backend)
-    assert time.monotonic() - started < 5
     assert (fake.refresh_count, fake.reuse_detections) == (1, 0)
     assert new.refresh_token != seeded.refresh_token  # rotated
     assert Tokens.from_json(path.read_bytes()) == new  # intact, and the newest

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from _helpers import b64url as _b64url
+from _helpers import make_jwt
 
 from earthscope_sdk_async import Tokens
 from earthscope_sdk_async._tokens import decode_jwt_claims, fingerprint
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def make_jwt(claims: dict[str, object]) -> str:
-    header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    return f"{header}.{_b64url(json.dumps(claims).encode())}.sig"
 
 
 def test_c63_base64url_with_dash_and_underscore_and_padding() -> None:

@@ -29,6 +29,8 @@ _MODULES = {
     "dropoff": "_dropoff",
     "aws-credentials": "_aws",
     "demo": "_demo",
+    "discover": "_data",
+    "data": "_data",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import anyio
@@ -18,6 +18,7 @@ from .._client import AsyncEarthScopeClient
 from .._flows import DeviceCode
 from .._stores import FileTokenStore
 from ..testing import FakeEarthScope
+from ._data import do_data, do_discover
 from ._download import do_download
 from ._errors import OK
 from ._info import show_profile, show_status
@@ -31,6 +32,7 @@ __all__ = ["run", "run_demo"]
 FILES = 200
 FILE_SIZE = 32 * 1024
 DEVICE_INTERVAL = 0.2
+_DAY = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
 
 class _Steps:
@@ -80,6 +82,31 @@ async def _download(
     )
 
 
+async def _data(steps: _Steps, client: AsyncEarthScopeClient, dest: Path) -> None:
+    steps.step("Discover stations", "earthscope-async discover stations --network NOTA")
+    args = argparse.Namespace(kind="stations", network=["NOTA"], station=[], limit=None,
+                              interval=None, stream_type=None, json=False)  # fmt: skip
+    await do_discover(client, steps.ui, args)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        steps.aside("install the 'arrow' extra to fetch GNSS data: pip install "
+                    "'earthscope-sdk-async[arrow]'")  # fmt: skip
+        return
+    out = dest / "p041.parquet"
+    steps.step(
+        "Fetch a day of GNSS observations into Parquet",
+        f"earthscope-async data observations --station P041 --start 2025-03-01 "
+        f"--end 2025-03-02 --interval 15s -o {out}",
+    )
+    args = argparse.Namespace(
+        product="observations", station=["P041"], network=[], start=_DAY,
+        end=_DAY + timedelta(days=1), interval=timedelta(seconds=15), system=[], field=[],
+        output=str(out), output_is_dir=False, quiet=False,
+    )  # fmt: skip
+    await do_data(client, steps.ui, args)
+
+
 async def _machine(steps: _Steps, fake: FakeEarthScope, workdir: Path) -> None:
     steps.step(
         "Machine-to-machine login (client credentials, when ES_OAUTH2__CLIENT_SECRET is set)",
@@ -104,6 +131,7 @@ async def _journey(steps: _Steps, workdir: Path) -> None:
             steps.step("Call the API: your user profile", "earthscope-async profile")
             await show_profile(client, steps.ui)
             await _download(steps, fake, client, workdir / "downloads")
+            await _data(steps, client, workdir)
             steps.step("Refresh now (the refresh token rotates)", "earthscope-async refresh")
             await do_refresh(client, steps.ui)
             steps.step(

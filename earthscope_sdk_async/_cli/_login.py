@@ -19,7 +19,9 @@ from .._client._prompt import browser_available
 from .._clock import Clock
 from .._errors import TokenStoreError
 from .._flows import DeviceCode
+from .._redact import printable
 from .._tokens import Tokens
+from .._urls import openable_url
 from ._errors import OK
 from ._output import INSTALL_HINT, Output, format_duration, is_terminal
 from ._run import token_file, with_client
@@ -42,14 +44,15 @@ def show_code(ui: Output, code: DeviceCode) -> None:
     ui.line()
     ui.line("  To log in to EarthScope, open this page in a browser (on any device):")
     ui.line()
-    ui.line(f"      {code.verification_uri}")
+    ui.line(f"      {printable(code.verification_uri)}")
     ui.line()
     ui.line("  and enter this code:")
     ui.line()
-    ui.line(f"      {display_code(code.user_code)}")
+    ui.line(f"      {display_code(printable(code.user_code))}")
     ui.line()
     if code.verification_uri_complete:
-        ui.line(f"  (or open {code.verification_uri_complete}, which fills the code in)")
+        complete = printable(code.verification_uri_complete)
+        ui.line(f"  (or open {complete}, which fills the code in)")
         ui.line()
 
 
@@ -69,6 +72,9 @@ def show_qr(ui: Output, url: str) -> None:
 
 
 async def _open_browser(ui: Output, url: str) -> None:
+    if openable_url(url) is None:  # only https (or loopback http), never an option or script
+        ui.warn("Not opening the login page: its address is not an https URL.")
+        return
     opened = await anyio.to_thread.run_sync(webbrowser.open, url, 2, abandon_on_cancel=True)
     if opened:
         ui.note("Opened the page in your web browser.")

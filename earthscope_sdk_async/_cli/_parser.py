@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from .._version import __version__
+from ._data_args import add_data_options, add_discover_options
 from ._errors import EXIT_CODES
 
 __all__ = ["COMMANDS", "build_parser"]
@@ -43,6 +44,8 @@ COMMANDS: dict[str, str] = {
     "status": "show who is logged in and until when (never the tokens)",
     "profile": "print your EarthScope user profile as JSON",
     "download": "download files concurrently, with progress and a summary",
+    "discover": "list EarthScope networks, stations, sessions or streams",
+    "data": "fetch GNSS observations, positions or ephemeris into Parquet or CSV",
     "dropoff": "upload data to EarthScope (validated, resumable); list, status, summary",
     "aws-credentials": "print temporary AWS credentials for a role (json, env or process)",
     "demo": "walk the whole journey against a built-in fake EarthScope (offline)",
@@ -80,6 +83,15 @@ file is saved under the last segment of its URL; existing files are skipped (unl
 --overwrite) and partial downloads are resumed, so running the same command again
 retries only what failed. Exits with code 7 when some files failed; when every file
 failed for the same reason, with that reason's code (e.g. 3 not logged in, 5 network).""",
+    "discover": """\
+List datasources (GET beta/discover/datasource/...): networks, stations, sessions or
+streams, filtered by --network/--station/--interval, as a table or --json. Every page is
+followed: nothing is cut at 1,000 unless you pass --limit.""",
+    "data": """\
+Fetch a GNSS data product for --station between --start and --end (UTC) into -o:
+out.parquet, out.csv, or a directory/ (one Parquet file per station and day, written
+atomically; running the same command again skips the finished files). Shows a progress
+bar. Needs the 'arrow' extra (pip install 'earthscope-sdk-async[arrow]').""",
     "dropoff": """\
 Submit miniSEED, assembled data or StationXML to EarthScope's dropoff, and follow it.
   upload PATH... --category C [--prefix P] [--recursive]
@@ -102,7 +114,8 @@ Like `token`, this command prints secrets. Exits with code 4 when the role is re
     "demo": """\
 Start a fake EarthScope on 127.0.0.1 in this process and walk the whole journey against
 it, printing each step: device login (approved automatically), status, profile, a
-200-file concurrent download with the progress bar, a forced refresh and logout. Needs no
+200-file concurrent download with the progress bar, station discovery, a day of GNSS
+observations into Parquet, a forced refresh and logout. Needs no
 account and no network; your own tokens are not touched.""",
 }
 
@@ -163,6 +176,10 @@ def _add_command_options(name: str, parser: argparse.ArgumentParser) -> None:
             )
     elif name == "download":
         _add_download_options(parser)
+    elif name == "discover":
+        add_discover_options(parser)
+    elif name == "data":
+        add_data_options(parser)
     elif name == "dropoff":
         _add_dropoff_commands(parser)
     elif name == "aws-credentials":

@@ -34,6 +34,8 @@ from ._prompt import default_prompt
 from ._user import UserService
 
 if TYPE_CHECKING:
+    from .._data import DataService
+    from .._discover import DiscoveryService
     from .._dropoff import DropoffOptions, DropoffService
 
 __all__ = ["AsyncEarthScopeClient"]
@@ -97,6 +99,8 @@ class AsyncEarthScopeClient:
         """The one way this client's services reach the API (retries, shared 429 pause)."""
         self.user = UserService(self.requester)
         """The signed-in user's endpoints: profile, userinfo, anonymized ids, AWS credentials."""
+        self._discover: DiscoveryService | None = None
+        self._data: DataService | None = None
         self._dropoff_options = dropoff
         self._dropoff: DropoffService | None = None
         self._http = http_client
@@ -150,7 +154,7 @@ class AsyncEarthScopeClient:
                 await binding.aclose()  # closes the pool
             # else: the pool belongs to another event loop, which closes it when it ends
         self.auth.close()
-        self.tokens.close()
+        await self.tokens.aclose()  # one last save attempt if a save failed, then close
 
     def _check_open(self) -> None:
         if self._closed:
@@ -187,6 +191,26 @@ class AsyncEarthScopeClient:
             headers={"User-Agent": USER_AGENT},
         )
 
+    # -- services ------------------------------------------------------------------------
+
+    @property
+    def discover(self) -> DiscoveryService:
+        """Find networks, stations, sessions and streams (``beta/discover``)."""
+        if self._discover is None:
+            from .._discover import DiscoveryService
+
+            self._discover = DiscoveryService(self.requester)
+        return self._discover
+
+    @property
+    def data(self) -> DataService:
+        """GNSS data products as Arrow tables (needs the ``arrow`` extra)."""
+        if self._data is None:
+            from .._data import DataService
+
+            self._data = DataService(self.requester, self.discover)
+        return self._data
+
     # -- API requests ----------------------------------------------------------------------
 
     async def _request(
@@ -220,6 +244,7 @@ class AsyncEarthScopeClient:
         checksum_algorithm: str = "sha256",
         aws_role: str | AwsCredentialsRequest | None = None,
         aws_params: Mapping[str, str | int] | None = None,
+        stall_timeout: float | None = 60.0,
     ) -> DownloadReport:
         """Download many files into the directory ``dest``, ``concurrency`` at a time.
 
@@ -230,7 +255,12 @@ class AsyncEarthScopeClient:
         when complete. Existing files are skipped (no request) unless ``overwrite``.
         Failures are retried like API calls (429, 5xx, network errors, truncated bodies;
         ``retries`` = attempts per file, default ``retry_policy.max_attempts``), a 429
-        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds.
+        pausing the whole batch. ``per_file_timeout`` bounds each file, in seconds;
+        ``stall_timeout`` (default 60 s, ``None``: off) fails an attempt that gets less than
+        1 KiB in that many seconds (silence, or a trickle), which is then retried.
+        Bodies are saved exactly as sent: a compressed ``Content-Encoding`` (sent although
+        identity was asked for) is saved undecoded, and a body longer than its
+        ``Content-Length`` fails without anything past that length being written.
         ``progress`` gets a :class:`DownloadProgress` at most ~10 times a second and once
         at the end; ``progress=True`` shows a bar (tqdm's when installed, which also works
         in Jupyter, else one line of text on stderr). ``checksum`` gives each URL's expected
@@ -282,6 +312,7 @@ class AsyncEarthScopeClient:
                 checksum=checksum,
                 checksum_algorithm=checksum_algorithm,
                 route=route,
+                stall_timeout=stall_timeout,
             )
 
     # -- authentication --------------------------------------------------------------------

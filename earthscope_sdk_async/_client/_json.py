@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from .._errors import ApiError
+from .._redact import redact
 from .._urls import safe_url
 
 __all__ = ["decode_json", "invalid_response", "json_object"]
@@ -23,6 +24,8 @@ def invalid_response(response: httpx.Response, what: str, problem: str) -> ApiEr
     request_id = next(
         (response.headers[h] for h in _REQUEST_ID_HEADERS if h in response.headers), None
     )
+    request_id = redact(request_id, limit=100) or None if request_id is not None else None
+    problem = redact(problem)
     url = safe_url(response.request.url)
     message = (
         f"EarthScope API answered {response.status_code} for {response.request.method} {url} "
@@ -40,7 +43,7 @@ def decode_json(response: httpx.Response, what: str) -> Any:
     """The decoded JSON body of ``response``; :class:`ApiError` when it is not JSON."""
     try:
         return response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         content_type = response.headers.get("content-type", "no content type")
         raise invalid_response(response, what, f"the body is not JSON ({content_type})") from None
 

@@ -13,6 +13,8 @@ import webbrowser
 
 from .._flows import DeviceCode
 from .._notebook import display_html, escape, in_notebook
+from .._redact import printable
+from .._urls import openable_url
 
 __all__ = ["browser_available", "default_prompt", "prompt_html", "prompt_text"]
 
@@ -33,36 +35,48 @@ def browser_available() -> bool:
 
 
 def prompt_text(code: DeviceCode) -> str:
-    """The prompt as plain text: the page, the code, and the link that fills the code in."""
+    """The prompt as plain text: the page, the code, and the link that fills the code in.
+    Server text is shown without control characters."""
     text = (
-        f"To log in to EarthScope, open {code.verification_uri}\n"
-        f"and enter the code:  {code.user_code}"
+        f"To log in to EarthScope, open {printable(code.verification_uri)}\n"
+        f"and enter the code:  {printable(code.user_code)}"
     )
-    if code.verification_uri_complete:
-        text += f"\n(or open {code.verification_uri_complete}, which fills the code in)"
+    complete = openable_url(code.verification_uri_complete)
+    if complete:
+        text += f"\n(or open {printable(complete)}, which fills the code in)"
     return text
 
 
 def prompt_html(code: DeviceCode) -> str:
-    """The prompt for a notebook: a link to the page that fills the code in, and the code."""
-    url = escape(code.verification_uri_complete or code.verification_uri)
-    page = escape(code.verification_uri)
+    """The prompt for a notebook: a link to the page that fills the code in, and the code.
+    Only an ``https`` (or loopback ``http``) URL becomes a link."""
+    target = openable_url(code.verification_uri_complete) or openable_url(code.verification_uri)
+    page = escape(printable(code.verification_uri))
+    shown = escape(printable(target)) if target else page
+    link = (
+        f'<a href="{shown}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+        if target
+        else page
+    )
     return (
         '<div class="earthscope-login" style="padding:0.5em 0">'
-        f'To log in to EarthScope, open <a href="{url}" target="_blank" '
-        f'rel="noopener noreferrer">{url}</a><br>'
+        f"To log in to EarthScope, open {link}<br>"
         f'and check that it shows the code <code style="font-size:1.3em">'
-        f"{escape(code.user_code)}</code> (or enter it at {page}).</div>"
+        f"{escape(printable(code.user_code))}</code> (or enter it at {page}).</div>"
     )
 
 
 def default_prompt(code: DeviceCode) -> None:
     """Show ``verification_uri`` and ``user_code`` (C6): a clickable link in a notebook,
-    text on stderr elsewhere; open the browser if possible."""
-    url = code.verification_uri_complete or code.verification_uri
+    text on stderr elsewhere; open the browser if possible.
+
+    Server text is printed without control characters, and only ``https`` (or loopback
+    ``http``) URLs are opened, even for a :class:`DeviceCode` built by hand.
+    """
+    url = openable_url(code.verification_uri_complete) or openable_url(code.verification_uri)
     if in_notebook():
         display_html(prompt_html(code), prompt_text(code))
     else:
         print(f"\n{prompt_text(code)}\n", file=sys.stderr, flush=True)
-    if browser_available():
+    if url is not None and browser_available():
         webbrowser.open(url, new=2)

@@ -31,6 +31,7 @@ from ._facade import SyncFacade, sync_method
 from ._user import UserService
 
 if TYPE_CHECKING:
+    from .._data import SyncDataService, SyncDiscoveryService
     from .._dropoff import DropoffOptions
 
 __all__ = ["EarthScopeClient", "SyncDropoffService", "SyncUserService"]
@@ -168,6 +169,8 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
         self._lock = threading.Lock()
         self._closed = False
         self._user = SyncUserService(self, self._run_method)
+        self._discover: SyncDiscoveryService | None = None
+        self._data: SyncDataService | None = None
         self._dropoff = SyncDropoffService(self, self._run_method)
 
     def __repr__(self) -> str:
@@ -226,6 +229,28 @@ class EarthScopeClient(SyncFacade[AsyncEarthScopeClient]):
     def user(self) -> SyncUserService:
         """The signed-in user's endpoints (profile, userinfo, anonymized ids, AWS credentials)."""
         return self._user
+
+    @property
+    def discover(self) -> SyncDiscoveryService:
+        """Find networks, stations, sessions and streams (blocking)."""
+        if self._discover is None:
+            from .._data import SyncDiscoveryService
+
+            self._discover = SyncDiscoveryService(self._run_method)
+        return self._discover
+
+    @property
+    def data(self) -> SyncDataService:
+        """GNSS data products as Arrow tables: blocking plans (``plan.fetch()``)."""
+        if self._data is None:
+            from .._data import SyncDataService
+
+            self._data = SyncDataService(lambda: self._target().data, self._call)
+        return self._data
+
+    def _call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        self._target()
+        return self._portal.call(func, *args, **kwargs)
 
     @property
     def dropoff(self) -> SyncDropoffService:

@@ -31,7 +31,7 @@ from .._checks import check_count, is_number
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
 from .._http._pool import grow_pool
 from ._checksum import ChecksumOption, Checksums
-from ._file import FileJob, fetch_file
+from ._file import DEFAULT_STALL_TIMEOUT, FileJob, fetch_file
 from ._paths import Locator, Spot, item_url, safe_url
 from ._progress import (
     ProgressCallback,
@@ -77,12 +77,18 @@ class _Batch:
     claimed: set[Path] = field(default_factory=set)
 
 
-def _check_options(concurrency: int, retries: int | None, per_file_timeout: float | None) -> None:
+def _check_options(
+    concurrency: int,
+    retries: int | None,
+    per_file_timeout: float | None,
+    stall_timeout: float | None = None,
+) -> None:
     check_count("concurrency", concurrency)
     if retries is not None:
         check_count("retries (attempts per file)", retries)
-    if per_file_timeout is not None and not (is_number(per_file_timeout) and per_file_timeout > 0):
-        raise ConfigError(f"per_file_timeout must be a number > 0, got {per_file_timeout!r}")
+    for name, value in (("per_file_timeout", per_file_timeout), ("stall_timeout", stall_timeout)):
+        if value is not None and not (is_number(value) and value > 0):
+            raise ConfigError(f"{name} must be a number > 0 (or None), got {value!r}")
 
 
 def check_source(urls: object) -> None:
@@ -104,11 +110,12 @@ async def run_download(
     checksum: ChecksumOption = None,
     checksum_algorithm: str = "sha256",
     route: Router = direct,
+    stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
 ) -> DownloadReport:
     """The body of :meth:`AsyncEarthScopeClient.download`; ``route`` says where each item's
     requests go (see :mod:`._route`)."""
     check_source(urls)
-    _check_options(concurrency, retries, per_file_timeout)
+    _check_options(concurrency, retries, per_file_timeout, stall_timeout)
     checksums = Checksums(checksum, checksum_algorithm)
     callback, bar = resolve_progress(progress)
     root = Path(dest)
@@ -130,6 +137,7 @@ async def run_download(
             tracker.add_bytes,
             checksums,
             route,
+            stall_timeout,
         )
         return await _run(
             _Batch(job, root, overwrite, per_file_timeout, tracker, Locator(root, overwrite)),

@@ -10,12 +10,14 @@ existing prefix hashed first.
 from __future__ import annotations
 
 import hashlib
+import os
 import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from .._errors import ConfigError, DownloadError
+from .._files import open_regular
 from ._paths import safe_url
 
 __all__ = ["ChecksumOption", "Checksums", "Hasher", "hash_prefix"]
@@ -106,7 +108,7 @@ def hash_prefix(hasher: Hasher, path: Path, size: int) -> None:
         OSError: the file cannot be read, or is shorter than ``size``.
     """
     left = size
-    with path.open("rb") as source:
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as source:
         while left > 0:
             block = source.read(min(_READ, left))
             if not block:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ import httpx
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
 from .._network_errors import network_failure
+from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._checksum import Checksums, Hasher, hash_prefix
 from ._paths import part_path
 from ._resume import (
+    Resume,
     drop_part,
     drop_validator,
     finish_part,
@@ -54,11 +57,23 @@ from ._resume import (
 from ._route import Route, Router, direct
 from ._sink import BodySink
 
-__all__ = ["FileDownload", "FileJob", "Fetched", "fetch_file"]
+__all__ = [
+    "DEFAULT_STALL_TIMEOUT",
+    "STALL_BYTES",
+    "FileDownload",
+    "FileJob",
+    "Fetched",
+    "fetch_file",
+]
 
 logger = logging.getLogger(__name__)
 
 _IDENTITY = {"Accept-Encoding": "identity"}
+DEFAULT_STALL_TIMEOUT = 60.0
+"""Default ``stall_timeout`` of a download, in seconds."""
+STALL_BYTES = 1024
+"""Progress that resets the stall clock: a trickle slower than this per ``stall_timeout``
+(e.g. one byte a second) counts as stalled, like silence."""
 _TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
 
 
@@ -75,6 +90,8 @@ class FileJob:
     checksums: Checksums
     route: Router = direct
     """Where each item's requests go (the hook for ``s3://``)."""
+    stall: float | None = DEFAULT_STALL_TIMEOUT
+    """Seconds in which a response must bring at least ``STALL_BYTES`` (or its end)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class FileDownload:
         self.offset = 0  # bytes of the .part on disk
         self.etag: str | None = None
         self.ranges = False
+        self.total: int | None = None  # the file's size, as announced by an earlier answer
         self.recorded = recorded  # the ETag recorded next to the .part on disk
         self.received = 0
         self.expected = expected  # the hex digest to verify, if any
@@ -120,9 +138,18 @@ class FileDownload:
     async def resume(self, part_size: int, part_etag: str | None, part_mtime: float) -> None:
         """Learn where a ``.part`` left by an earlier run resumes (or drop it if stale)."""
         job = self.job
-        resume = await resume_point(
-            job.http, self.route.url, part_size, part_etag, part_mtime, auth=self.route.httpx_auth
-        )
+        with anyio.move_on_after(math.inf if job.stall is None else job.stall) as scope:
+            resume = await resume_point(
+                job.http,
+                self.route.url,
+                part_size,
+                part_etag,
+                part_mtime,
+                auth=self.route.httpx_auth,
+            )
+        if scope.cancelled_caught:  # a stalled HEAD: no resuming, start over
+            logger.debug("HEAD %s stalled; restarting the download", self.safe_url)
+            resume = Resume(0)
         self.offset, self.etag, self.ranges = resume.offset, resume.etag, resume.ranges
         if resume.offset == 0:
             logger.debug("GET %s: the old partial file is stale; restarting", self.safe_url)
@@ -181,7 +208,15 @@ class FileDownload:
     # -- one attempt -------------------------------------------------------------------
 
     async def attempt(self) -> Literal[True] | Failure:
-        """One GET; True when the ``.part`` file is complete."""
+        """One GET; True when the ``.part`` file is complete. The whole exchange must keep
+        making progress (``STALL_BYTES`` per ``job.stall`` seconds, the headers included)."""
+        stall = _Stall(self.job.stall)
+        with stall.scope:
+            return await self.exchange(stall)
+        return stall.failure(self.safe_url)  # the scope was cancelled: stalled
+
+    async def exchange(self, stall: _Stall) -> Literal[True] | Failure:
+        """Send the GET and handle its answer (inside the stall scope)."""
         try:
             async with self.job.http.stream(
                 "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
@@ -199,7 +234,7 @@ class FileDownload:
                 if isinstance(expected, Failure):
                     await self.discard()
                     return expected
-                failure = await self.write_body(response, expected)
+                failure = await self.write_body(response, expected, stall)
                 return failure if failure is not None else True
         except httpx.HTTPError as exc:
             return self.transport_failure(exc)
@@ -217,16 +252,19 @@ class FileDownload:
         """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
         length = response.headers.get("content-length")
         expected = int(length) if length is not None and length.isdigit() else None
-        if _encoded(response):
-            return None
-        if response.status_code != 206:
+        if response.status_code != 206 or _encoded(response):
+            if expected is None and not _encoded(response):
+                return self.total  # no length: the size an earlier answer announced, if any
+            self.total = expected if not _encoded(response) else self.total
             return expected
         match = _TOTAL.match(response.headers.get("content-range", "").strip())
         if match is None or match.group(1) is None or int(match.group(1)) != self.offset:
             self.offset = 0
             error = TransportError(f"GET {self.safe_url}: the server resumed at the wrong offset")
             return Failure(error, True, immediate=True)
-        return expected
+        self.total = int(match.group(2))
+        announced = self.total - self.offset  # the rest, per Content-Range
+        return announced if expected is None else min(expected, announced)
 
     async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
         """Range not satisfiable: complete when the size matches, else restart."""
@@ -238,8 +276,11 @@ class FileDownload:
         error = TransportError(f"GET {self.safe_url}: the partial file does not match; restarting")
         return Failure(error, True, immediate=True)
 
-    async def write_body(self, response: httpx.Response, expected: int | None) -> Failure | None:
-        """Stream the body into the ``.part``; rename it when complete and verified."""
+    async def write_body(
+        self, response: httpx.Response, expected: int | None, stall: _Stall
+    ) -> Failure | None:
+        """Stream the body into the ``.part``; rename it when complete and verified. Never
+        writes more than ``expected`` bytes: a longer body fails at once."""
         appending = response.status_code == 206
         if not appending:
             self.offset = 0
@@ -249,14 +290,24 @@ class FileDownload:
         # safe (If-Range then gets a 200 and the file restarts); a missing one falls back to
         # a HEAD.
         sink = BodySink(self.part, appending, hasher, self.on_written(hasher is not None))
+        got = 0
         try:
             try:
-                async for piece in _pieces(response):
+                async for piece in _pieces(response, self.safe_url):
+                    got += len(piece)
+                    stall.progress(len(piece))
+                    if expected is not None and got > expected:
+                        break  # longer than announced: nothing past the announced end is saved
                     if sink.add(piece):
                         await sink.flush()
             except httpx.HTTPError as exc:
                 await sink.flush(final=True, then=self.record)  # keep what arrived: resume
                 return self.transport_failure(exc)
+            if expected is not None and got > expected:
+                await sink.flush(final=True)
+                await self.discard()
+                self.offset = 0
+                return self.long_failure(expected)
             await sink.flush(final=True, then=functools.partial(self.rename, expected))
         finally:
             await sink.aclose()
@@ -323,6 +374,16 @@ class FileDownload:
         error.__cause__ = exc
         return Failure(error, retryable_transport("GET", exc))
 
+    def long_failure(self, expected: int) -> Failure:
+        """A body longer than its ``Content-Length``: the ``.part`` is dropped, retried."""
+        return Failure(
+            TransportError(
+                f"GET {self.safe_url}: the body is longer than the {expected} bytes announced; "
+                "nothing past them was saved (the partial file was deleted). Try again later."
+            ),
+            True,
+        )
+
     def short_failure(self, got: int, expected: int) -> Failure:
         """A body shorter (or longer) than its ``Content-Length``: retried."""
         return Failure(
@@ -359,9 +420,46 @@ def _encoded(response: httpx.Response) -> bool:
     )
 
 
-def _pieces(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives (decoded only if the server insisted on a content coding)."""
-    return response.aiter_bytes() if _encoded(response) else response.aiter_raw()
+def _pieces(response: httpx.Response, where: str) -> AsyncIterator[bytes]:
+    """The body's bytes exactly as sent, never decoded: a server that applies a content
+    coding although identity was asked for gets its (compressed) bytes saved as they are,
+    so a small answer can never expand into a huge file; a checksum then fails it."""
+    if _encoded(response):
+        logger.warning(
+            "GET %s: the server sent Content-Encoding %r although identity was asked for; "
+            "saving the bytes as sent (not decoded)",
+            where,
+            redact(response.headers.get("content-encoding", ""), limit=40),
+        )
+    return response.aiter_raw()
+
+
+class _Stall:
+    """The stall bound of one attempt: a cancel scope whose deadline moves forward each
+    time ``STALL_BYTES`` more bytes arrive (``seconds`` None: no bound)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        deadline = math.inf if seconds is None else anyio.current_time() + seconds
+        self.scope = anyio.CancelScope(deadline=deadline)
+        self._since = 0
+
+    def progress(self, count: int) -> None:
+        """``count`` more bytes arrived."""
+        if self.seconds is None:
+            return
+        self._since += count
+        if self._since >= STALL_BYTES:
+            self._since = 0
+            self.scope.deadline = anyio.current_time() + self.seconds
+
+    def failure(self, where: str) -> Failure:
+        """The (retryable) failure of a stalled attempt."""
+        error = TransportError(
+            f"GET {where}: stalled (less than {STALL_BYTES} bytes in {self.seconds:g} s); the "
+            "partial file is kept for a retry. Raise stall_timeout for very slow servers."
+        )
+        return Failure(error, True)
 
 
 async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:

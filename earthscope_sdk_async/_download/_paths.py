@@ -205,8 +205,16 @@ class Locator:
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        part = _stat(part_path(target), follow=True)
-        if part is None or part.st_size == 0:
+        part_file = part_path(target)
+        part = _stat(part_file, follow=False)  # a link is not a partial file of ours
+        if part is None:
+            return Spot(url, target, None, 0)
+        if not stat.S_ISREG(part.st_mode) or part.st_nlink > 1:
+            # a link (symbolic or hard), a FIFO... at our .part name: removed (never followed
+            # or appended to), and the download starts over
+            part_file.unlink()
+            return Spot(url, target, None, 0)
+        if part.st_size == 0:
             return Spot(url, target, None, 0)
         return Spot(url, target, None, part.st_size, read_validator(target), part.st_mtime)
 

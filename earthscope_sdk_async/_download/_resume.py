@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 
+from .._files import check_regular, new_exclusive, remove, write_all
 from ._paths import MAX_ETAG, PART_SUFFIX, part_path, validator_path
 
 __all__ = [
@@ -51,6 +52,7 @@ def drop_part(target: Path) -> None:
 
 def finish_part(target: Path) -> None:
     """Rename the complete ``.part`` to ``target`` and delete its validator. Blocking."""
+    check_regular(part_path(target))  # a link is never renamed into place
     part_path(target).replace(target)
     drop_validator(target)
 
@@ -67,7 +69,12 @@ def record_validator(target: Path, etag: str | None, restart: bool) -> None:
     final = validator_path(target)
     temp = final.with_name(final.name + PART_SUFFIX)
     try:
-        temp.write_bytes(etag.encode("ascii"))
+        remove(temp)
+        fd = new_exclusive(temp)  # never written through a link planted there
+        try:
+            write_all(fd, etag.encode("ascii"))
+        finally:
+            os.close(fd)
         os.replace(temp, final)
     except BaseException:
         with contextlib.suppress(OSError):

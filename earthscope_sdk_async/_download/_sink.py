@@ -23,6 +23,7 @@ every byte that arrived and resumes after it.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from typing import IO
 
 import anyio
 
+from .._files import check_same_file, open_part
 from ._checksum import Hasher
 
 __all__ = ["CHUNK", "BodySink"]
@@ -88,11 +90,12 @@ class _Writer:
 class BodySink:
     """Buffers body pieces; :meth:`flush` writes (and hashes) them.
 
-    ``path`` is opened for appending or truncated by the first flush; ``on_written(count)``
-    is called in the event loop after bytes reached the file. Call :meth:`aclose` in a
+    ``path`` is opened for appending, or created afresh, by the first flush (never through a
+    link: see :func:`~earthscope_sdk_async._files.open_part`); ``on_written(count)`` is
+    called in the event loop after bytes reached the file. Call :meth:`aclose` in a
     ``finally``. A body of at most :data:`CHUNK` bytes is written by one worker-thread call
-    at the final flush; a larger one by a :class:`_Writer` thread of its own, started by the
-    first flush, so the file is written while the rest of the body arrives.
+    at the final flush; a larger one gets a :class:`_Writer` thread of its own after its
+    first batch, so the file is written while the rest of the body arrives.
     """
 
     def __init__(
@@ -103,7 +106,8 @@ class BodySink:
         on_written: Callable[[int], None],
     ) -> None:
         self._path = path
-        self._mode = "ab" if append else "wb"
+        self._append = append
+        self._identity = (0, 0)
         self._hasher = hasher
         self._on_written = on_written
         self._pieces: list[bytes] = []
@@ -121,8 +125,9 @@ class BodySink:
         return self._pending >= CHUNK
 
     def _write(self, pieces: list[bytes]) -> None:
-        if self._file is None:
-            self._file = open(self._path, self._mode, buffering=0)  # noqa: SIM115 - see _close
+        if self._file is None:  # never through a link, a FIFO or a hard link (see _files)
+            fd, self._identity = open_part(self._path, append=self._append)
+            self._file = os.fdopen(fd, "ab", buffering=0)
         out, hasher = self._file, self._hasher
         for piece in pieces:
             view = memoryview(piece)
@@ -144,6 +149,7 @@ class BodySink:
             if self._file is not None:
                 self._file.close()
         if then is not None:
+            check_same_file(self._path, self._identity)  # not swapped for a link since
             done = writer.done if writer is not None else self.written
             then(done + sum(map(len, pieces)))
 

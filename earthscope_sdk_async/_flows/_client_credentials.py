@@ -59,6 +59,7 @@ class ClientCredentialsFlow:
             "audience": settings.audience,
         }
         headers = add_client_secret(settings, form)
+        sent_at = self._clock.now()  # C21: expiry counts from the request (conservative)
         reply = await post_with_retries(
             self._http,
             settings,
@@ -70,6 +71,8 @@ class ClientCredentialsFlow:
             max_attempts=self._max_attempts,
             headers=headers,
         )
-        tokens = parse_tokens(reply, settings, received_at=self._clock.now(), requested_scope=None)
+        tokens = parse_tokens(
+            reply, settings, received_at=self._clock.now(), sent_at=sent_at, requested_scope=None
+        )
         log.debug("machine token <%s> issued", fingerprint(tokens.access_token))
         return tokens

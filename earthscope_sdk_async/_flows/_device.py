@@ -151,8 +151,15 @@ class DeviceCodeFlow:
             "client_id": settings.client_id,
         }
         what = "token request (device_code)"
+        # C15: no poll outlives the code, however slowly its answer trickles in. (The time
+        # left is measured on the flow's clock and waited in real seconds: never shorter.)
+        left = max(0.0, code.deadline - self._clock.monotonic())
+        deadline = min(settings.token_request_timeout, left)
+        sent_at = self._clock.now()  # C21: expiry counts from the request
         try:
-            response = await post_form(self._http, settings, settings.token_url, form, what=what)
+            response = await post_form(
+                self._http, settings, settings.token_url, form, what=what, deadline=deadline
+            )
         except TransportError:
             poller.on_failure()
             return None
@@ -167,7 +174,11 @@ class DeviceCodeFlow:
         if reply.is_success:
             log.debug("device login approved")
             return parse_tokens(
-                reply, settings, received_at=received_at, requested_scope=settings.scope or None
+                reply,
+                settings,
+                received_at=received_at,
+                sent_at=sent_at,
+                requested_scope=settings.scope or None,
             )
         self._on_error_reply(reply, poller)
         return None

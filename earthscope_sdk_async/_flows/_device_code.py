@@ -6,6 +6,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from .._redact import printable
+from .._urls import openable_url
 from ._response import Reply
 from ._token_response import optional_string, required_string, seconds_field
 
@@ -44,16 +46,29 @@ Prompt = Callable[[DeviceCode], Awaitable[None] | None]
 
 
 def parse_device_code(reply: Reply, *, received_at: float) -> DeviceCode:
-    """Validate a successful device authorization ``reply`` (C4, C5, C7)."""
+    """Validate a successful device authorization ``reply`` (C4, C5, C7).
+
+    What the user is shown is made safe here, at the boundary: the user code loses control
+    and escape characters, ``verification_uri`` must be a URL a browser may open (``https``,
+    or ``http`` to a loopback host), and an unsafe ``verification_uri_complete`` is dropped.
+    """
     expires_in = seconds_field(reply, "expires_in", required=True)
     interval = seconds_field(reply, "interval", required=False)
     if expires_in is None or expires_in <= 0:
         raise reply.invalid("has a non-positive 'expires_in'")
+    user_code = printable(required_string(reply, "user_code"), limit=64)
+    if not user_code:
+        raise reply.invalid("has a 'user_code' without any printable character")
+    verification_uri = openable_url(required_string(reply, "verification_uri"))
+    if verification_uri is None:
+        raise reply.invalid(
+            "has a 'verification_uri' that is not an https URL (refusing to show or open it)"
+        )
     return DeviceCode(
         device_code=required_string(reply, "device_code"),
-        user_code=required_string(reply, "user_code"),
-        verification_uri=required_string(reply, "verification_uri"),
-        verification_uri_complete=optional_string(reply, "verification_uri_complete") or None,
+        user_code=user_code,
+        verification_uri=verification_uri,
+        verification_uri_complete=openable_url(optional_string(reply, "verification_uri_complete")),
         expires_in=expires_in,
         interval=DEFAULT_INTERVAL if interval is None else interval,
         deadline=received_at + expires_in,

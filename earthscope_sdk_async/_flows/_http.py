@@ -1,8 +1,10 @@
 """POST a form to the identity provider; the one place httpx exceptions become ours.
 
 Bodies are form-encoded (C26: credentials never go in URLs), ``Accept: application/json``,
-timeouts come from the settings, redirects are not followed (a token request must not be
-replayed to another host) and the HTTP client's own auth is bypassed. Logs name the endpoint,
+timeouts come from the settings (per read, and an overall deadline,
+``token_request_timeout``, so that a server trickling its answer cannot hold us), redirects
+are not followed (a token request must not be replayed to another host) and the HTTP
+client's own auth is bypassed. Logs name the endpoint,
 grant and status only (C54).
 """
 
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Mapping
 from urllib.parse import quote_plus
 
+import anyio
 import httpx
 
 from .._errors import InvalidResponseError, TransportError
@@ -75,20 +78,32 @@ async def post_form(
     *,
     what: str,
     headers: Mapping[str, str] | None = None,
+    deadline: float | None = None,
 ) -> httpx.Response:
     """POST ``form`` to ``url`` and return the (fully read) response.
 
     ``what`` names the request in logs and errors (e.g. ``"token request (refresh_token)"``).
-    Network failures raise :class:`TransportError`; nothing from the form or the body ever
-    appears in a log line or message.
+    The whole exchange (connect, send, headers, body) must finish within ``deadline``
+    seconds (default ``settings.token_request_timeout``). Network failures and a missed
+    deadline raise :class:`TransportError`; nothing from the form or the body ever appears
+    in a log line or message.
     """
-    request_headers = {"Accept": "application/json", **(headers or {})}
+    request_headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+    request_headers.update(headers or {})
+    limit = settings.token_request_timeout if deadline is None else max(0.0, deadline)
     log.debug("POST %s: %s", url, what)
     try:
         request = http.build_request(
             "POST", url, data=dict(form), headers=request_headers, timeout=timeout_for(settings)
         )
-        response = await http.send(request, auth=None, follow_redirects=False)
+        with anyio.move_on_after(limit) as scope:
+            response = await http.send(request, auth=None, follow_redirects=False)
+        if scope.cancelled_caught:
+            log.debug("POST %s: %s missed its %s s deadline", url, what, limit)
+            raise TransportError(
+                f"{what} to {url} did not complete within {limit:g} s (the server is too slow "
+                "or stalled); try again later, or raise token_request_timeout"
+            )
     except httpx.TransportError as exc:
         log.debug("POST %s: %s failed: %s", url, what, type(exc).__name__)
         raise TransportError(network_failure(f"{what} to {url}", exc, setting=IDP_SETTING)) from exc

@@ -58,6 +58,7 @@ async def refresh_tokens(
     headers = add_client_secret(settings, form)
     what = f"token request ({REFRESH_TOKEN_GRANT})"
     log.debug("refreshing with refresh token <%s>", fingerprint(tokens.refresh_token))
+    sent_at = clock.now()  # C21: the token's lifetime runs from (at the latest) now
     response = await post_form(http, settings, settings.token_url, form, what=what, headers=headers)
     received_at = clock.now()
     reply = read_reply(response, what=what)
@@ -67,6 +68,7 @@ async def refresh_tokens(
         reply,
         settings,
         received_at=received_at,
+        sent_at=sent_at,
         requested_scope=settings.scope or tokens.scope,
         drop_bad_id_token=True,  # C24 must not lose the rotated refresh token
     )

@@ -2,7 +2,9 @@
 
 The JSON ``error`` field is decided on before the HTTP status (C13); HTML, empty, truncated
 or non-object bodies never escape as ``JSONDecodeError`` (C25). Messages carry the endpoint,
-the status and the server's error code/description, never a token or the body itself.
+the status and the server's error code/description, never a token or the body itself: every
+piece of server text passes :func:`~earthscope_sdk_async._redact.redact`, which removes the
+secrets the request carried (read back from the request) and anything token-shaped.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .._errors import (
     OAuthServerError,
     RateLimitError,
 )
+from .._redact import redact, secrets_in_form
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 
@@ -74,6 +77,12 @@ class Reply:
     body: dict[str, Any] | None = field(repr=False)
     problem: str | None
     """Why ``body`` is ``None``: empty, not JSON, not an object."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The secrets the request carried: removed from any server text we repeat."""
+
+    def text(self, value: str | None) -> str | None:
+        """Server text made safe for a message (redacted, printable, short)."""
+        return None if value is None else redact(value, self.secrets, limit=_MAX_DESCRIPTION)
 
     @property
     def error_code(self) -> str | None:
@@ -89,10 +98,10 @@ class Reply:
     def invalid(self, reason: str) -> InvalidResponseError:
         """An :class:`InvalidResponseError` for this reply; ``reason`` names the field."""
         return InvalidResponseError(
-            f"{self.what} to {self.url}: HTTP {self.status_code} response {reason}; "
+            f"{self.what} to {self.url}: HTTP {self.status_code} response {self.text(reason)}; "
             f"{_ADVICE[InvalidResponseError]}",
             status_code=self.status_code,
-            error=self.error_code,
+            error=self.text(self.error_code),
         )
 
 
@@ -120,14 +129,23 @@ def read_reply(response: httpx.Response, *, what: str) -> Reply:
         headers=response.headers,
         body=body,
         problem=problem,
+        secrets=_request_secrets(response.request),
     )
 
 
-def _text(body: dict[str, Any] | None, name: str) -> str | None:
-    value = body.get(name) if body else None
+def _request_secrets(request: httpx.Request) -> tuple[str, ...]:
+    try:
+        content: bytes | None = request.content
+    except httpx.RequestNotRead:  # pragma: no cover - token requests are small forms
+        content = None
+    return secrets_in_form(content, request.headers)
+
+
+def _text(reply: Reply, name: str) -> str | None:
+    value = reply.body.get(name) if reply.body else None
     if not isinstance(value, str) or not value.strip():
         return None
-    return " ".join(value.split())[:_MAX_DESCRIPTION]
+    return reply.text(value) or None
 
 
 _PUBLIC_CLIENT_ADVICE = (
@@ -162,10 +180,10 @@ def _error_class(reply: Reply, context: Context) -> type[OAuthError]:
 def to_error(reply: Reply, context: Context, *, now: datetime | None = None) -> OAuthError:
     """The typed error for an unsuccessful ``reply`` (not raised: the caller decides)."""
     cls = _error_class(reply, context)
-    code = reply.error_code
+    code = reply.text(reply.error_code)
     if cls is InvalidResponseError:
         return reply.invalid(reply.problem or "is an error without an 'error' field")
-    description = _text(reply.body, "error_description")
+    description = _text(reply, "error_description")
     detail = f"{code}: {description}" if code and description else (code or description or "")
     message = (
         f"{reply.what} to {reply.url} failed with HTTP {reply.status_code}"
@@ -175,7 +193,7 @@ def to_error(reply: Reply, context: Context, *, now: datetime | None = None) -> 
         "status_code": reply.status_code,
         "error": code,
         "error_description": description,
-        "error_uri": _text(reply.body, "error_uri"),
+        "error_uri": _text(reply, "error_uri"),
     }
     if cls is RateLimitError:
         return RateLimitError(

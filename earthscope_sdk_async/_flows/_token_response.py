@@ -106,10 +106,15 @@ def parse_tokens(
     received_at: datetime,
     requested_scope: str | None,
     drop_bad_id_token: bool = False,
+    sent_at: datetime | None = None,
 ) -> Tokens:
     """Validate a successful token ``reply`` and build :class:`Tokens`.
 
-    ``expires_at`` is ``received_at + expires_in`` (C21); a missing ``scope`` means
+    ``expires_at`` is ``sent_at + expires_in`` (C21): counted from when the request was
+    sent (``received_at`` when not given), because the server started the token's lifetime
+    before its answer arrived, and a slow or CPU-starved client may read that answer late;
+    counting from receipt would hand out a token with less life than the leeway promises.
+    A missing ``scope`` means
     ``requested_scope`` (C22). Unknown fields are ignored (C20). An id_token failing C24
     raises, unless ``drop_bad_id_token`` (refresh: the server already rotated the refresh
     token), where it is logged and left out instead.
@@ -128,7 +133,7 @@ def parse_tokens(
     expires_at = None
     if expires_in is not None:
         try:
-            expires_at = received_at + timedelta(seconds=expires_in)
+            expires_at = (sent_at or received_at) + timedelta(seconds=expires_in)
         except OverflowError:
             raise reply.invalid("has an out-of-range 'expires_in'") from None
     return Tokens(

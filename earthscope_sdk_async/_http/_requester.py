@@ -9,7 +9,7 @@ no service reads the client's private state and no service imports the client.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -79,6 +79,7 @@ class Requester:
         retry: bool = True,
         auth: httpx.Auth | None = None,
         error: Callable[[httpx.Response], ApiError] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send an API request (bearer token, one 401 refresh+retry) with the client's retry
         policy; return the successful (2xx, fully read) response.
@@ -87,7 +88,8 @@ class Requester:
         only goes to allowed hosts). ``retry=False`` sends once (the shared pause is still
         honoured). ``auth`` replaces the bearer auth for this request (S3 requests pass their
         SigV4 signer), ``error`` builds the error for an unsuccessful answer (default: an
-        :class:`ApiError` from EarthScope's JSON).
+        :class:`ApiError` from EarthScope's JSON). ``timeout`` (seconds) replaces the client's
+        timeouts for this call (the data products use 30 s, like earthscope-sdk 1.9.3).
 
         Raises:
             ApiError: a non-2xx answer (after retries, for retryable ones).
@@ -97,6 +99,34 @@ class Requester:
         call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, auth)
         if error is not None:
             call = dataclasses.replace(call, error=error)
+        if timeout is not None:
+            call = dataclasses.replace(call, timeout=timeout)
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )
+
+    async def request_streamed(
+        self,
+        method: str,
+        url_or_path: str,
+        consume: Callable[[httpx.Response], Awaitable[Any]],
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """Like :meth:`request`, but a successful body is not read into memory: ``await
+        consume(response)`` reads it (``response.aiter_bytes()``) and its result is
+        returned. A network failure while reading is retried like any other.
+
+        Raises:
+            ApiError: a non-2xx answer (after retries, for retryable ones).
+            TransportError: the network failed (after retries, where allowed).
+        """
+        call = ApiCall(method.upper(), self.url(url_or_path), None, params, headers, retry)
+        call = dataclasses.replace(call, timeout=timeout, consume=consume)
+        response = await send_with_retries(
+            self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
+        )
+        return response.extensions.pop("consumed")  # the response may live on in a cycle

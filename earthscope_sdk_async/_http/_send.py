@@ -10,18 +10,27 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import anyio
 import httpx
 
 from .._api_errors import api_error_from_response
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
 from .._network_errors import API_SETTING, network_failure
-from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
+from .._retry import (
+    Failure,
+    RetryPolicy,
+    SharedPause,
+    is_idempotent,
+    retry,
+    retryable_status,
+    retryable_transport,
+)
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 
@@ -44,6 +53,10 @@ class ApiCall:
     """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
     error: Callable[[httpx.Response], ApiError] = api_error_from_response
     """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
+    timeout: float | None = None
+    """Replaces the client's timeouts for this call (seconds)."""
+    consume: Callable[[httpx.Response], Awaitable[Any]] | None = None
+    """Reads a successful body instead of holding it (result in ``extensions["consumed"]``)."""
 
     @property
     def safe_url(self) -> str:
@@ -85,18 +98,45 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> None:
     seen.add(call.url)
 
 
-async def _attempt(
-    http: httpx.AsyncClient, call: ApiCall, clock: Clock
-) -> httpx.Response | Failure:
+async def _send(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    auth: Any,
+    consume: Callable[[httpx.Response], Awaitable[Any]] | None,
+) -> httpx.Response:
+    """Send; read the body, or hand a successful one to ``consume`` (its result goes to
+    ``response.extensions["consumed"]``)."""
+    response = await http.send(request, auth=auth, stream=True)
     try:
-        response = await http.request(
-            call.method,
-            call.url,
-            json=call.json,
-            params=call.params,
-            headers=call.headers,
-            auth=call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT,
+        if consume is not None and response.is_success:
+            response.extensions = {**response.extensions, "consumed": await consume(response)}
+        else:
+            await response.aread()
+    finally:
+        await response.aclose()
+    return response
+
+
+async def _attempt(
+    http: httpx.AsyncClient, call: ApiCall, clock: Clock, limit: float
+) -> httpx.Response | Failure:
+    """One request, which must complete (body included) within ``limit`` seconds: a server
+    trickling its answer never holds a call past the retry policy's ``max_total``."""
+    try:
+        extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
+        request = http.build_request(
+            call.method, call.url, json=call.json, params=call.params, headers=call.headers, **extra
         )
+        auth = call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT
+        with anyio.move_on_after(limit) as scope:
+            response = await _send(http, request, auth, call.consume)
+        if scope.cancelled_caught:
+            logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
+            error = TransportError(
+                f"{call.method} {call.safe_url} did not complete within {limit:g} s (the "
+                "server is too slow or stalled); try again later"
+            )
+            return Failure(error, call.retry and is_idempotent(call.method))
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
@@ -142,7 +182,7 @@ async def send_with_retries(
     """
     _check_url(http, call)
     return await retry(
-        lambda: _attempt(http, call, clock),
+        lambda: _attempt(http, call, clock, policy.max_total),
         policy=policy,
         clock=clock,
         what=f"{call.method} {call.safe_url}",

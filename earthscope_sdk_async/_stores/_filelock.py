@@ -15,6 +15,7 @@ happens, a lock taken by an attempt is released when the caller leaves.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,9 +27,10 @@ import filelock
 
 from .._checks import is_number
 from .._errors import ConfigError, TokenStoreError
+from .._files import check_regular
 from ._fileio import ensure_private_dir
 
-__all__ = ["hold_file_lock"]
+__all__ = ["acquire_file_lock", "hold_file_lock", "release_file_lock"]
 
 _ATTEMPT_SECONDS = 0.05
 """Longest a single attempt blocks a worker thread: the cancellation latency."""
@@ -59,12 +61,15 @@ def _release(lock: filelock.BaseFileLock) -> None:
 
 
 def _timeout_error(lock_path: Path, timeout: float) -> TokenStoreError:
-    return TokenStoreError(
+    error = TokenStoreError(
         f"timed out after {timeout:g} s waiting for the token lock {lock_path}; another process "
-        "may be stuck refreshing the tokens. Stop it, or raise lock_timeout; the lock file itself "
-        "need not be deleted.",
+        "may be stuck refreshing the tokens, or holding them until it can save a rotated refresh "
+        "token (its disk is full or read-only). Try again later, or stop that process; the "
+        "lock file itself need not be deleted.",
         path=str(lock_path),
     )
+    error.retryable = True
+    return error
 
 
 def _os_error(lock_path: Path, exc: OSError) -> TokenStoreError:
@@ -75,10 +80,18 @@ def _os_error(lock_path: Path, exc: OSError) -> TokenStoreError:
     )
 
 
+def _prepare(lock_path: Path) -> None:
+    """Create the directory; refuse a lock path that is a link or not a regular file (also
+    refused by the lock library's own ``O_NOFOLLOW`` open in recent filelock versions)."""
+    ensure_private_dir(lock_path.parent)
+    if os.path.lexists(lock_path):
+        check_regular(lock_path)
+
+
 async def _acquire(lock: filelock.BaseFileLock, lock_path: Path, patience: float) -> None:
     deadline = anyio.current_time() + patience
     try:
-        await anyio.to_thread.run_sync(ensure_private_dir, lock_path.parent)
+        await anyio.to_thread.run_sync(_prepare, lock_path)
     except OSError as exc:
         raise _os_error(lock_path, exc) from exc
     while True:
@@ -93,22 +106,39 @@ async def _acquire(lock: filelock.BaseFileLock, lock_path: Path, patience: float
         await anyio.lowlevel.checkpoint()
 
 
+async def acquire_file_lock(lock_path: Path, patience: float) -> filelock.BaseFileLock:
+    """Take the OS lock on ``lock_path``; release it with :func:`release_file_lock` (from any
+    task, thread or event loop). Raises ``TokenStoreError`` after ``patience`` seconds."""
+    lock = _new_lock(lock_path)
+    try:
+        await _acquire(lock, lock_path, patience)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_release, lock)
+        raise
+    return lock
+
+
+async def release_file_lock(lock: filelock.BaseFileLock, lock_path: Path) -> None:
+    """Release a lock taken by :func:`acquire_file_lock`, even when cancelled."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await anyio.to_thread.run_sync(_release, lock)
+        except OSError as exc:
+            raise _os_error(lock_path, exc) from exc
+
+
 @asynccontextmanager
 async def hold_file_lock(lock_path: Path, patience: float) -> AsyncIterator[None]:
     """Hold the OS lock on ``lock_path`` (created 0600, never deleted) for the block.
 
     Raises ``TokenStoreError`` after ``patience`` seconds without the lock.
     """
-    lock = _new_lock(lock_path)
+    lock = await acquire_file_lock(lock_path, patience)
     try:
-        await _acquire(lock, lock_path, patience)
         yield
     finally:
-        with anyio.CancelScope(shield=True):
-            try:
-                await anyio.to_thread.run_sync(_release, lock)
-            except OSError as exc:
-                raise _os_error(lock_path, exc) from exc
+        await release_file_lock(lock, lock_path)
 
 
 def check_timeout(value: float) -> float:

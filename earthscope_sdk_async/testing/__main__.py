@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-rotation", action="store_true")
     serve.add_argument("--no-reuse-detection", action="store_true")
     serve.add_argument(
+        "--data-cache-mb", type=int, default=256, help="cache of generated GNSS data bodies"
+    )
+    serve.add_argument("--stations", type=int, default=0, help="add N more stations")
+    serve.add_argument(
         "--file",
         type=_file_spec,
         action="append",
@@ -69,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    fake.catalogue.body_cache_bytes = args.data_cache_mb << 20
+    if args.stations:
+        fake.catalogue.add_stations(args.stations)
     with fake:
         for path, size in args.file:
             fake.add_file(path, size=size)

@@ -24,6 +24,10 @@ class Plan:
 
     response: Response | None
     action: FaultAction = "respond"
+    interval: float = 0.0
+    """Seconds between the bytes of a ``drip``/``drip_headers`` answer."""
+    extra: int = 0
+    """Bytes an ``overlong`` answer sends beyond the body (0: as many again)."""
 
 
 class App:
@@ -51,8 +55,9 @@ class App:
             return Plan(None, "drop")
         if fault is not None and fault.action == "respond":
             return Plan(fault.response())
-        action: FaultAction = "respond" if fault is None or fault.action == "pass" else fault.action
-        return Plan(self._dispatch(request), action)
+        if fault is None or fault.action == "pass":
+            return Plan(self._dispatch(request))
+        return Plan(self._dispatch(request), fault.action, fault.interval, fault.extra)
 
     def _dispatch(self, request: RecordedRequest) -> Response:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import struct
 import time
@@ -12,6 +13,7 @@ from anyio.abc import SocketAttribute, SocketStream
 
 from ._app import App, Plan
 from ._log import RecordedRequest
+from ._response import Response
 
 __all__ = ["serve_connection"]
 
@@ -92,11 +94,18 @@ class Connection:
         length = response.content_length
         skip = {"content-length", "transfer-encoding", "connection"}
         headers = [(k, v) for k, v in response.headers if k.lower() not in skip]
-        headers.append(("content-length", str(length)))
-        await self._write(self.h11.send(h11.Response(status_code=response.status, headers=headers)))
-        budget = 0 if head_only else length if plan.action == "respond" else length // 2
-        for chunk in response.chunks(budget):
-            await self._write(self.h11.send(h11.Data(data=chunk)))
+        body: list[bytes] | None = None
+        if plan.action in ("gzip", "overlong"):
+            body, headers = _rewrite(plan, response, length, headers)
+        else:
+            headers.append(("content-length", str(length)))
+        head = self.h11.send(h11.Response(status_code=response.status, headers=headers))
+        await self._write_slowly(head, plan.interval if plan.action == "drip_headers" else 0.0)
+        half = plan.action in ("truncate", "reset_mid_body")
+        budget = 0 if head_only else length // 2 if half else length
+        drip = plan.interval if plan.action == "drip" else 0.0
+        for chunk in body if body is not None and not head_only else response.chunks(budget):
+            await self._write_slowly(self.h11.send(h11.Data(data=chunk)), drip)
         if plan.action == "truncate":
             await self.close_gracefully()
             return False
@@ -110,6 +119,15 @@ class Connection:
             return False
         self.h11.start_next_cycle()
         return True
+
+    async def _write_slowly(self, data: bytes | None, interval: float) -> None:
+        """Write ``data`` at once, or one byte every ``interval`` seconds."""
+        if not interval or not data:
+            await self._write(data)
+            return
+        for index in range(len(data)):
+            await self._write(data[index : index + 1])
+            await anyio.sleep(interval)
 
     async def _flush(self) -> None:
         """Wait (up to 2 s) until what was sent has reached the peer."""
@@ -148,6 +166,23 @@ class Connection:
         """Close the socket, even when cancelled."""
         with anyio.CancelScope(shield=True):
             await self.stream.aclose()
+
+
+def _rewrite(
+    plan: Plan, response: Response, length: int, headers: list[tuple[str, str]]
+) -> tuple[list[bytes], list[tuple[str, str]]]:
+    """The body and headers of a ``gzip`` (compressed whatever was asked, with a matching
+    Content-Length) or ``overlong`` (``extra`` more bytes than the body, no Content-Length:
+    chunked) answer."""
+    raw = b"".join(response.chunks(length))
+    if plan.action == "gzip":
+        packed = gzip.compress(raw, mtime=0)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+        headers += [("content-encoding", "gzip"), ("content-length", str(len(packed)))]
+        return [packed], headers
+    extra = plan.extra or max(len(raw), 1)
+    padding = (raw or b"x") * (extra // max(len(raw), 1) + 1)
+    return [raw, padding[:extra]], headers
 
 
 def _record(head: h11.Request, body: bytes, started: float) -> RecordedRequest:

@@ -13,6 +13,7 @@ from .._settings import Settings
 from .._tokens import Tokens
 from ._app import App
 from ._aws import AwsRoles
+from ._catalogue import Catalogue
 from ._device import DeviceCodeInfo, DeviceCodes
 from ._dropoff import DropoffRegistry, FakeDropoffObject, user_prefix
 from ._faults import FaultAction, FaultQueue, make_fault
@@ -137,6 +138,11 @@ class FakeEarthScope:
         await anyio.to_thread.run_sync(self.stop)
 
     # -- addresses and settings ------------------------------------------------------------
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The datasources served by discovery and the data products (add stations to it)."""
+        return self._router.catalogue
 
     @property
     def url(self) -> str:
@@ -349,6 +355,8 @@ class FakeEarthScope:
         action: FaultAction = "respond",
         times: int = 1,
         match: Callable[[RecordedRequest], bool] | None = None,
+        interval: float = 0.0,
+        extra: int = 0,
     ) -> None:
         """Script a fault for the next ``times`` requests to ``endpoint`` (FIFO).
 
@@ -361,7 +369,16 @@ class FakeEarthScope:
         - ``drop``: close the connection with a TCP RST, without any response;
         - ``drop_after_commit``: run the normal handler (commit a rotation...), then drop;
         - ``truncate``: send the normal response with half its body, then close (FIN);
-        - ``reset_mid_body``: like ``truncate`` but close with a RST.
+        - ``reset_mid_body``: like ``truncate`` but close with a RST;
+        - ``drip``: send the normal headers at once, then the body one byte every
+          ``interval`` seconds (a server too slow for any overall deadline, yet never idle
+          for a whole read timeout);
+        - ``drip_headers``: send the status line and headers one byte every ``interval``
+          seconds, then the body;
+        - ``gzip``: send the normal body gzip-compressed (``Content-Encoding: gzip``), whatever
+          the request's ``Accept-Encoding`` said;
+        - ``overlong``: send the normal body followed by ``extra`` more bytes (default: as many
+          again), chunked, without a ``Content-Length``.
         """
         self._faults.add(
             make_fault(
@@ -374,6 +391,8 @@ class FakeEarthScope:
                 action=action,
                 times=times,
                 match=match,
+                interval=interval,
+                extra=extra,
             )
         )
 

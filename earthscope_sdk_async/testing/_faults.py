@@ -13,7 +13,18 @@ from ._response import Response
 
 __all__ = ["Fault", "FaultAction", "FaultQueue"]
 
-FaultAction = Literal["respond", "pass", "drop", "drop_after_commit", "truncate", "reset_mid_body"]
+FaultAction = Literal[
+    "respond",
+    "pass",
+    "drop",
+    "drop_after_commit",
+    "truncate",
+    "reset_mid_body",
+    "drip",
+    "drip_headers",
+    "gzip",
+    "overlong",
+]
 _ACTIONS = frozenset(get_args(FaultAction))
 _NAMES = frozenset(
     {
@@ -43,6 +54,8 @@ class Fault:
     action: FaultAction
     times: int
     match: Callable[[RecordedRequest], bool] | None
+    interval: float = 0.0
+    extra: int = 0
 
     def applies_to(self, request: RecordedRequest) -> bool:
         """True when this fault covers ``request``."""
@@ -66,6 +79,8 @@ def make_fault(
     action: str,
     times: int,
     match: Callable[[RecordedRequest], bool] | None,
+    interval: float = 0.0,
+    extra: int = 0,
 ) -> Fault:
     """Validate the arguments of ``add_fault`` and build a :class:`Fault`."""
     if endpoint not in _NAMES and not endpoint.startswith("/"):
@@ -74,6 +89,8 @@ def make_fault(
         raise ValueError(f"unknown fault action {action!r}: use one of {sorted(_ACTIONS)}")
     if times < 1 or delay < 0 or not 100 <= status <= 599:
         raise ValueError("times must be >= 1, delay >= 0 and status a valid HTTP status")
+    if interval < 0 or extra < 0:
+        raise ValueError("interval and extra must be >= 0")
     if body is not None and json is not None:
         raise ValueError("give body or json, not both")
     head = {k.lower(): v for k, v in (headers or {}).items()}
@@ -85,7 +102,18 @@ def make_fault(
         if raw:
             head.setdefault("content-type", "text/plain; charset=utf-8")
     head.pop("content-length", None)
-    return Fault(endpoint, status, raw, head, delay, action, times, match)  # type: ignore[arg-type]
+    return Fault(
+        endpoint,
+        status,
+        raw,
+        head,
+        delay,
+        action,  # type: ignore[arg-type]
+        times,
+        match,
+        interval,
+        extra,
+    )
 
 
 class FaultQueue:

@@ -87,6 +87,12 @@ class RecordedRequest:
     started: float
     grant_type: str | None
     basic_auth: tuple[str, str] | None = field(repr=False)
+    query_items: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Every query parameter in order (repeated keys kept; ``query`` keeps the last)."""
+
+    def query_list(self, key: str) -> list[str]:
+        """Every value of the query parameter ``key``, in order."""
+        return [v for k, v in self.query_items if k == key]
 
     @classmethod
     def build(
@@ -111,6 +117,7 @@ class RecordedRequest:
             started=started,
             grant_type=grant,
             basic_auth=_parse_basic(headers.get("authorization")),
+            query_items=tuple(parse_qsl(query, keep_blank_values=True)),
         )
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ._aws import AwsRoles
+from ._catalogue import Catalogue
 from ._dropoff import DropoffRegistry
 from ._files import FileStore
 from ._idp import AccessRecord, TokenAuthority
@@ -36,6 +37,7 @@ class Router:
         oauth: OAuthEndpoints,
         authority: TokenAuthority,
         files: FileStore,
+        catalogue: Catalogue | None = None,
         dropoff: DropoffRegistry | None = None,
         aws: AwsRoles | None = None,
     ) -> None:
@@ -44,6 +46,8 @@ class Router:
         self.aws = aws if aws is not None else AwsRoles()
         self.authority = authority
         self.files = files
+        self.catalogue = catalogue if catalogue is not None else Catalogue()
+        self._bodies: Any = None  # the data products' body cache, made on first use
         self.base_url = ""
 
     def dispatch(self, request: RecordedRequest) -> Response:
@@ -170,9 +174,35 @@ class Router:
             )
         if path.rstrip("/") == "/user/anon" and request.method == "POST":
             return self._bearer(self._anon)(request)
+        if path.startswith("/beta/discover/datasource/") and request.method == "GET":
+            return self._bearer(self._datasources)(request)
+        if path.startswith("/beta/data-products/gnss/") and request.method == "GET":
+            return self._bearer(self._data)(request)
         if path.rstrip("/") == "/api/v0/user" and request.method == "GET":  # earthscope-sdk 0.2.1
             return self._bearer(self._profile)(request)
         return json_response(404, {"detail": f"Not found: {path}"})
+
+    def _datasources(self, request: RecordedRequest, who: AccessRecord) -> Response:
+        kind = request.path.rstrip("/").rsplit("/", 1)[-1]
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_items:
+            query.setdefault(key, []).append(value)
+        try:
+            page = self.catalogue.page(kind, query)
+        except ValueError:
+            return json_response(422, {"detail": "limit and offset must be integers"})
+        if page is None:
+            return json_response(404, {"detail": f"Unknown datasource kind {kind!r}"})
+        return json_response(200, page)
+
+    def _data(self, request: RecordedRequest, who: AccessRecord) -> Response:
+        from ._gnss import BodyCache, is_data_path, serve_data
+
+        if not is_data_path(request.path):
+            return json_response(404, {"detail": f"Not found: {request.path}"})
+        if self._bodies is None:
+            self._bodies = BodyCache(self.catalogue.body_cache_bytes)
+        return serve_data(self.catalogue, self._bodies, request)
 
     def _aws(self, request: RecordedRequest, who: AccessRecord) -> Response:
         role = unquote(request.path.rsplit("/", 1)[-1])

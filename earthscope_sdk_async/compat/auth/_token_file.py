@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._errors import TokenStoreError
-from ..._stores._fileio import atomic_write, ensure_private_dir
+from ..._files import atomic_write, ensure_private_dir, read_regular
 from ._tokens import ValidTokens
 from .auth_flow import NoTokensError
 
@@ -30,14 +30,14 @@ def read_token_file(path: Path) -> dict[str, Any]:
         TokenStoreError: the file exists but cannot be read.
     """
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NoTokensError(f"no token file at {path}; log in first") from None
+        data = read_regular(path)  # never through a link, never blocked by a FIFO
     except OSError as exc:
         raise TokenStoreError(
             f"token file {path}: could not read it ({exc.strerror or exc}); check its permissions",
             path=str(path),
         ) from exc
+    if data is None:
+        raise NoTokensError(f"no token file at {path}; log in first")
     try:
         state = json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError too

@@ -32,7 +32,7 @@ def _answer(response: httpx.Response) -> typing.Any:
     if response.is_success:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             problem = "the answer is not JSON"
             error = UserRequestError(
                 f"EarthScope API answered {response.status_code} for {response.request.method} "

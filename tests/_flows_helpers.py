@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
@@ -12,6 +10,8 @@ from urllib.parse import parse_qsl
 
 import anyio
 import httpx
+from _helpers import b64url  # noqa: F401 - re-exported for the flow tests
+from _helpers import make_jwt as _make_jwt
 
 from earthscope_sdk_async._flows import DeviceCode
 from earthscope_sdk_async._settings import Settings
@@ -62,14 +62,9 @@ def settings(**changes: Any) -> Settings:
     return Settings(**values)
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def make_jwt(claims: dict[str, Any]) -> str:
-    """An unsigned-looking JWT with ``claims`` (signature is junk; we never verify)."""
-    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
-    return f"{header}.{b64url(json.dumps(claims).encode())}.c2lnbmF0dXJl"
+    """An unsigned-looking RS256 JWT with ``claims`` (signature is junk; we never verify)."""
+    return _make_jwt(claims, alg="RS256")
 
 
 def id_token(clock: FakeClock, **overrides: Any) -> str:

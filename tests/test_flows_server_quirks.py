@@ -1,4 +1,4 @@
-"""Conformance fixes: bare 401s (C32), polling on non-JSON/undecodable answers (C17, C18),
+"""Unusual server answers: bare 401s (C32), polling on non-JSON/undecodable answers (C17, C18),
 interval clamping (C5), id_token clock skew and refresh leniency (C24).
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from test_flows_support import (
+from _flows_helpers import (
     DEVICE_CODE_URL,
     TOKEN_URL,
     FakeClock,

@@ -1,0 +1,36 @@
+"""Helpers shared by several test modules (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from earthscope_sdk_async import AsyncEarthScopeClient, RetryPolicy, Tokens
+from earthscope_sdk_async._stores import MemoryTokenStore
+from earthscope_sdk_async.testing import FakeEarthScope
+
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
+"""Retries without real waiting: 4 attempts, 10-20 ms apart."""
+
+
+def make_client(
+    fake: FakeEarthScope, *, tokens: Tokens | None = None, retry: RetryPolicy = FAST, **kwargs: Any
+) -> AsyncEarthScopeClient:
+    """A client of ``fake``, logged in (tokens issued by ``fake`` unless given), retrying
+    :data:`FAST`; ``kwargs`` go to :class:`AsyncEarthScopeClient`."""
+    store = MemoryTokenStore(tokens or fake.issue_tokens())
+    return AsyncEarthScopeClient(fake.settings(), store=store, retry=retry, **kwargs)
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(claims: Mapping[str, Any], *, alg: str = "none") -> str:
+    """An unsigned JWT carrying ``claims`` (the SDK decodes claims, it never verifies them;
+    the fake server signs its own with ``earthscope_sdk_async.testing._jwt``)."""
+    header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    return f"{header}.{b64url(json.dumps(dict(claims)).encode())}.c2lnbmF0dXJl"
