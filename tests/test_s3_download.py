@@ -235,3 +235,63 @@ async def test_option_errors(
         )
     assert all(r.status == "failed" for r in bad)
     assert isinstance(bad[0].error, ConfigError) and isinstance(bad[1].error, DownloadError)
+
+
+async def test_credentials_rotated_under_the_batch_are_refreshed_once_and_retried(
+    s3_fake: FakeEarthScope, moto_s3: MotoS3, objects: dict[str, bytes], tmp_path: Path
+) -> None:
+    # the first keys are refused (as old keys are right after a rotation): every request,
+    # the listing included, is refused once, and the batch then gets new keys once
+    minted: list[str] = []
+
+    def rotating(role: str, params: object, lifetime: float) -> dict[str, str]:
+        mint = moto_s3.mint_broken if not minted else moto_s3.mint
+        keys = mint(role, params, lifetime)  # type: ignore[arg-type]
+        minted.append(keys["aws_access_key_id"])
+        return keys
+
+    s3_fake.aws.minter = rotating
+    keys = [f"net/IU/2024/{i:03d} file.mseed" for i in range(3)]
+    async with client_for(s3_fake, moto_s3) as client:
+        report = await client.download(
+            [*(s3_url(key) for key in keys), (f"s3://{BUCKET}/net/IU/", "all")],
+            tmp_path,
+            concurrency=4,
+            aws_role=V2,
+        )
+    assert {r.status for r in report} == {"downloaded"}, [r.error for r in report if r.error]
+    assert len(report) == 3 + len(objects)
+    assert (tmp_path / "002 file.mseed").read_bytes() == objects[keys[2]]
+    assert (tmp_path / "all" / "2024" / "023 file.mseed").read_bytes() == body(23)
+    assert len(minted) == 2 and len(s3_fake.aws.issued) == 2  # one refresh for everyone
+
+
+async def test_a_failed_prefix_listing_fails_that_item_alone(
+    s3_fake: FakeEarthScope, moto_s3: MotoS3, objects: dict[str, bytes], tmp_path: Path
+) -> None:
+    async with client_for(s3_fake, moto_s3) as client:
+        report = await client.download(
+            [
+                "s3://no-such-bucket-here/some/prefix/",
+                s3_url("net/IU/2024/004 file.mseed"),
+                (f"s3://{BUCKET}/net/IU/2024/", "year"),
+                ("s3://no-such-bucket-here/other/", "other"),
+            ],
+            tmp_path,
+            aws_role=V2,
+        )
+    failed = [r for r in report if r.status == "failed"]
+    assert [r.url for r in failed] == [
+        "s3://no-such-bucket-here/some/prefix/",
+        "s3://no-such-bucket-here/other/",
+    ]
+    for result in failed:
+        assert isinstance(result.error, S3Error) and result.error.code == "NoSuchBucket"
+        assert result.path is None and "no-such-bucket-here" in str(result.error)
+    assert report[0] is failed[0] and report[-1] is failed[1]  # in input order
+    assert [r.status for r in report[1:-1]] == ["downloaded"] * (1 + len(objects))
+    assert (tmp_path / "004 file.mseed").read_bytes() == body(4)
+    assert (tmp_path / "year" / "017 file.mseed").read_bytes() == body(17)
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(DownloadError):
+        report.raise_for_failures()

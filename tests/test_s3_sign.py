@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import anyio
 import httpx
 import pytest
 from _moto import MotoS3
@@ -133,3 +134,114 @@ def test_parse_and_address_s3_urls() -> None:
     for bad in ("https://x/y", "s3://UPPER/k", "s3://b/k?versionId=1", "s3://a..b/k", "s3://"):
         with pytest.raises(ConfigError):
             parse_s3_url(bad)
+
+
+def _error(code: str, status: int = 400) -> httpx.Response:
+    body = f"<Error><Code>{code}</Code><Message>no</Message></Error>".encode()
+    return httpx.Response(status, content=body, headers={"content-type": "application/xml"})
+
+
+class RotatingSource:
+    """Hands out keys ``key-0``, ``key-1``, ...: ``get`` the current ones, ``refresh`` the next."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.refreshes: list[str | None] = []
+
+    def current(self) -> AwsCredentials:
+        expiry = datetime.now(timezone.utc) + timedelta(days=1)
+        return AwsCredentials(f"key-{self.n}", "secret", "token", expiry)
+
+    async def get(self) -> AwsCredentials:
+        return self.current()
+
+    async def refresh(self, *, stale: AwsCredentials | None = None) -> AwsCredentials:
+        self.refreshes.append(None if stale is None else stale.aws_access_key_id)
+        self.n += 1
+        return self.current()
+
+
+def _key(request: httpx.Request) -> str:
+    return request.headers["authorization"].split("Credential=")[1].split("/")[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ExpiredToken", 400), ("InvalidAccessKeyId", 403), ("SignatureDoesNotMatch", 403)],
+)
+async def test_s3_auth_refreshes_refused_credentials_and_sends_once_more(
+    code: str, status: int
+) -> None:
+    source = RotatingSource()
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(_key(request))
+        return _error(code, status) if _key(request) == "key-0" else httpx.Response(200, text="ok")
+
+    auth = S3Auth(source, region="us-east-2")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        response = await http.get("http://127.0.0.1:9/b/k", auth=auth)
+    assert response.status_code == 200 and response.text == "ok"
+    assert seen == ["key-0", "key-1"] and source.refreshes == ["key-0"]
+
+
+async def test_s3_auth_retries_refused_credentials_only_once_and_nothing_else() -> None:
+    source = RotatingSource()
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(_key(request))
+        if request.url.path == "/b/missing":
+            return _error("NoSuchKey", 404)
+        if request.url.path == "/b/denied":
+            return _error("AccessDenied", 403)
+        return _error("ExpiredToken")  # whatever the keys
+
+    auth = S3Auth(source, region="us-east-2")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        expired = await http.get("http://127.0.0.1:9/b/k", auth=auth)
+        assert expired.status_code == 400 and b"ExpiredToken" in expired.content
+        assert seen == ["key-0", "key-1"] and source.refreshes == ["key-0"]
+        for path in ("/b/missing", "/b/denied"):
+            assert (await http.get(f"http://127.0.0.1:9{path}", auth=auth)).status_code in (
+                403,
+                404,
+            )
+    assert seen == ["key-0", "key-1", "key-1", "key-1"]  # no refresh for other refusals
+    assert source.refreshes == ["key-0"]
+
+
+class CachingSource:
+    """A user service stand-in with a cache: keys ``key-N`` change only when forced."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.forced = 0
+
+    async def get_aws_credentials(
+        self, /, *, role: object = None, force: bool = False, ttl_threshold: object = None
+    ) -> AwsCredentials:
+        if force:
+            await anyio.lowlevel.checkpoint()  # a fetch: others run meanwhile
+            self.forced += 1
+            self.n += 1
+        expiry = datetime.now(timezone.utc) + timedelta(days=1)
+        return AwsCredentials(f"key-{self.n}", "secret", "token", expiry)
+
+
+async def test_concurrent_refusals_refresh_the_credentials_once() -> None:
+    source = CachingSource()
+    creds = S3Credentials(source, AwsCredentialsRequest("s3-miniseed-v2"), refresh_margin=1.0)
+    stale = await creds.get()
+    fresh: list[AwsCredentials] = []
+
+    async def refused() -> None:
+        fresh.append(await creds.refresh(stale=stale))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(refused)
+    assert {c.aws_access_key_id for c in fresh} == {"key-1"} and source.forced == 1
+    await creds.refresh()  # no stale keys named: always new ones
+    assert source.forced == 2 and (await creds.get()).aws_access_key_id == "key-2"

@@ -13,7 +13,14 @@ import httpx
 
 from .._auth import EarthScopeAuth
 from .._clock import Clock, SystemClock
-from .._download import ChecksumOption, DownloadReport, DownloadSource, ProgressOption, run_download
+from .._download import (
+    ChecksumOption,
+    DownloadReport,
+    DownloadResult,
+    DownloadSource,
+    ProgressOption,
+    run_download,
+)
 from .._download._batch import DownloadItem, check_source
 from .._download._route import Router, direct
 from .._errors import ClientClosedError, ConfigError
@@ -286,13 +293,12 @@ class AsyncEarthScopeClient:
             ConfigError: an invalid option.
             DownloadError: ``dest`` cannot be created.
             AwsRoleDeniedError: EarthScope refused AWS credentials for ``aws_role``.
-            S3Error: listing an ``s3://`` prefix failed (e.g. ``AccessDenied``).
             ClientClosedError: the client was closed.
         """
         self._check_open()
         check_source(urls)
         route: Router = direct
-        items: AsyncIterator[DownloadItem] | None = None
+        items: AsyncIterator[DownloadItem | DownloadResult] | None = None
         if aws_role is not None:
             access = S3Access(self.requester, self.user, as_request(aws_role, aws_params or {}))
             await access.credentials.get()  # a refused role fails the call, not every item
@@ -343,7 +349,9 @@ class AsyncEarthScopeClient:
 
 
 @contextlib.asynccontextmanager
-async def _closing(generator: AsyncIterator[DownloadItem] | None) -> AsyncIterator[None]:
+async def _closing(
+    generator: AsyncIterator[DownloadItem | DownloadResult] | None,
+) -> AsyncIterator[None]:
     """Close ``generator`` (an expanded source) however the download ends."""
     try:
         yield

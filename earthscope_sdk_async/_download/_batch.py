@@ -62,6 +62,10 @@ DownloadItem: TypeAlias = "str | tuple[str, str | os.PathLike[str]]"
 DownloadSource: TypeAlias = "Iterable[DownloadItem] | AsyncIterable[DownloadItem]"
 """What :meth:`AsyncEarthScopeClient.download` accepts."""
 
+_Source: TypeAlias = "DownloadSource | AsyncIterable[DownloadItem | DownloadResult]"
+"""What the engine takes: the items, some of them possibly already failed (e.g. an ``s3://``
+prefix whose listing failed), reported as they are."""
+
 
 @dataclass
 class _Batch:
@@ -99,7 +103,7 @@ def check_source(urls: object) -> None:
 
 async def run_download(
     requester: Requester,
-    urls: DownloadSource,
+    urls: _Source,
     dest: str | os.PathLike[str],
     *,
     concurrency: int,
@@ -153,7 +157,7 @@ _Located: TypeAlias = "Spot | DownloadResult"
 """Where an item goes, or its failed result."""
 
 
-async def _run(batch: _Batch, urls: DownloadSource, concurrency: int) -> DownloadReport:
+async def _run(batch: _Batch, urls: _Source, concurrency: int) -> DownloadReport:
     send, receive = anyio.create_memory_object_stream[tuple[int, _Located]](concurrency)
     failure: BaseException | None = None
     async with anyio.create_task_group() as group:
@@ -172,7 +176,7 @@ async def _run(batch: _Batch, urls: DownloadSource, concurrency: int) -> Downloa
 
 
 async def _produce(
-    batch: _Batch, urls: DownloadSource, send: ObjectSendStream[tuple[int, _Located]]
+    batch: _Batch, urls: _Source, send: ObjectSendStream[tuple[int, _Located]]
 ) -> None:
     """Feed the workers, each item already located on disk: a worker then goes from one
     response straight to its next request (an idle connection costs every request made
@@ -197,6 +201,8 @@ async def _worker(batch: _Batch, receive: ObjectReceiveStream[tuple[int, _Locate
 
 
 async def _locate(batch: _Batch, item: object) -> _Located:
+    if isinstance(item, DownloadResult):  # failed before it got here
+        return item
     url = item_url(item)
     try:
         return batch.locate(item)  # a few system calls: cheaper than a thread round trip

@@ -29,6 +29,7 @@ from .._retry import (
     retryable_transport,
 )
 from .._retry_after import retry_after_seconds
+from .._s3._errors import credentials_refused
 from .._s3._url import S3Endpoint, S3Location
 from ._errors import UploadError
 
@@ -40,7 +41,6 @@ Body = bytes | Callable[[], AsyncIterator[bytes]]
 logger = logging.getLogger(__name__)
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-_EXPIRED = frozenset({"ExpiredToken", "TokenRefreshRequired", "InvalidToken"})
 _RULES = RetryRules(say_attempts=False)  # UploadError carries the key; its message suffices
 
 
@@ -270,7 +270,7 @@ class MultipartApi:
                 retryable=response.status_code >= 500 or response.status_code == 429,
                 status_code=response.status_code,
             )
-            if code in _EXPIRED and not refreshed:
+            if credentials_refused(code) and not refreshed:
                 logger.debug("S3 credentials expired: refreshing and retrying")
                 refreshed = True
                 await self.signer.refresh()

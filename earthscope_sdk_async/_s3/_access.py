@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from .._client._aws import AwsCredentialsRequest
 from .._download._route import Route
-from .._errors import ConfigError
+from .._download._types import DownloadResult
+from .._errors import ConfigError, EarthScopeError
 from ._credentials import AwsCredentialsSource, S3Credentials
 from ._errors import s3_error
 from ._list import list_objects
@@ -87,9 +88,13 @@ class S3Access:
 
         return walk()
 
-    async def expand(self, items: DownloadSource) -> AsyncIterator[DownloadItem]:
+    async def expand(self, items: DownloadSource) -> AsyncIterator[DownloadItem | DownloadResult]:
         """``items`` with every ``s3://bucket/prefix/`` (or ``(prefix, folder)``) replaced by
-        the objects under it, saved under their key relative to the prefix (in ``folder``)."""
+        the objects under it, saved under their key relative to the prefix (in ``folder``).
+
+        A listing that fails (after the retries) becomes that prefix's failed
+        :class:`DownloadResult` (after the objects listed before the failure): the batch
+        goes on with the other items, as it does for a malformed URL."""
         if isinstance(items, AsyncIterable):
             async for item in items:
                 async for out in self._expand_one(item):
@@ -99,14 +104,17 @@ class S3Access:
                 async for out in self._expand_one(item):
                     yield out
 
-    async def _expand_one(self, item: DownloadItem) -> AsyncIterator[DownloadItem]:
+    async def _expand_one(self, item: DownloadItem) -> AsyncIterator[DownloadItem | DownloadResult]:
         url, folder = (item, None) if isinstance(item, str) else (item[0], item[1])
         if not is_s3_url(url) or not _is_prefix(url):
             yield item
             return
         location = parse_s3_url(url)
-        async for object_url_, relative in self.objects(location):
-            yield (object_url_, relative if folder is None else os.path.join(folder, relative))
+        try:
+            async for object_url_, relative in self.objects(location):
+                yield (object_url_, relative if folder is None else os.path.join(folder, relative))
+        except EarthScopeError as exc:  # this prefix fails alone; the other items go on
+            yield DownloadResult(url, None, "failed", error=exc)
 
 
 def _is_prefix(url: str) -> bool:

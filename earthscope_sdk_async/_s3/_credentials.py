@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
+import anyio
+
 from .._client._aws import AwsCredentials, AwsCredentialsRequest
 
 __all__ = ["AwsCredentialsSource", "S3Credentials"]
@@ -52,6 +54,7 @@ class S3Credentials:
         self.source = source
         self.request = request
         self.refresh_margin = refresh_margin
+        self._refreshing = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"S3Credentials(role={self.request.role!r}, params={dict(self.request.params)!r})"
@@ -62,8 +65,19 @@ class S3Credentials:
             role=self.request, ttl_threshold=self.refresh_margin
         )
 
-    async def refresh(self) -> AwsCredentials:
-        """New credentials, whatever the cache holds."""
-        return await self.source.get_aws_credentials(
-            role=self.request, force=True, ttl_threshold=self.refresh_margin
-        )
+    async def refresh(self, *, stale: AwsCredentials | None = None) -> AwsCredentials:
+        """New credentials, whatever the cache holds; given the ``stale`` ones S3 refused,
+        credentials another request already fetched in their place are used instead (a batch
+        whose every request is refused at once refreshes once, not once per request)."""
+        async with self._refreshing:  # one refresh at a time: the others then see its result
+            if stale is not None:
+                current = await self.get()
+                if _keys(current) != _keys(stale):
+                    return current
+            return await self.source.get_aws_credentials(
+                role=self.request, force=True, ttl_threshold=self.refresh_margin
+            )
+
+
+def _keys(credentials: AwsCredentials) -> tuple[str, str]:
+    return credentials.aws_access_key_id, credentials.aws_session_token

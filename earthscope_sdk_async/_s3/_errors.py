@@ -7,7 +7,27 @@ import httpx
 from .._errors import S3Error
 from ._xml import parse_error
 
-__all__ = ["s3_error"]
+__all__ = ["REFUSED_CREDENTIALS", "credentials_refused", "s3_error"]
+
+REFUSED_CREDENTIALS = frozenset(
+    {
+        "ExpiredToken",
+        "TokenRefreshRequired",
+        "InvalidToken",
+        # right after a rotation the old keys may be gone, or a signature made with them
+        # may be refused: new credentials settle it (once; a real mismatch fails again)
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    }
+)
+"""S3 error codes that new credentials may cure: refresh and retry the request once."""
+
+
+def credentials_refused(code: str | None) -> bool:
+    """Whether S3's error ``code`` says the credentials (not the request) were refused, so
+    new credentials and one more try may succeed (downloads, listings and uploads alike)."""
+    return code in REFUSED_CREDENTIALS
+
 
 _HINTS = {
     "SignatureDoesNotMatch": "the request signature was refused: check s3_region and that the "
