@@ -284,7 +284,9 @@ class AsyncEarthScopeClient:
         under it (listed page by page as the batch goes), saved under its key relative to
         the prefix: run the same call again to complete a mirror (complete files are
         skipped). S3's refusals are :class:`S3Error` results (``code``: ``AccessDenied``,
-        ``NoSuchKey``, ``SignatureDoesNotMatch``, ...).
+        ``NoSuchKey``, ``SignatureDoesNotMatch``, ...); credentials S3 refuses (expired, or
+        just rotated) are refreshed and the request sent once more; a prefix whose listing
+        fails is one failed result (``path=None``) and the other items go on.
 
         Returns a :class:`DownloadReport` (one result per item, in input order); failures
         do not raise: call ``report.raise_for_failures()`` for a :class:`DownloadError`.
