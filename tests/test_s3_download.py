@@ -142,7 +142,11 @@ async def test_prefix_with_more_than_a_page_is_mirrored_then_skipped(
 
 
 async def test_prefix_into_a_folder(
-    s3_fake: FakeEarthScope, moto_s3: MotoS3, objects: dict[str, bytes], tmp_path: Path
+    http_backend: str,
+    s3_fake: FakeEarthScope,
+    moto_s3: MotoS3,
+    objects: dict[str, bytes],
+    tmp_path: Path,
 ) -> None:
     async with client_for(s3_fake, moto_s3) as client:
         report = await client.download(
@@ -153,6 +157,7 @@ async def test_prefix_into_a_folder(
     assert len(report) == len(objects) + 1
     assert (tmp_path / "iu" / "2024" / "007 file.mseed").read_bytes() == body(7)
     assert (tmp_path / "001 file.mseed").read_bytes() == body(1)
+    # the listing's query (prefix=net%2FIU%2F) went out as signed, on every HTTP backend
 
 
 async def test_resume_a_half_downloaded_object(
@@ -238,7 +243,11 @@ async def test_option_errors(
 
 
 async def test_credentials_rotated_under_the_batch_are_refreshed_once_and_retried(
-    s3_fake: FakeEarthScope, moto_s3: MotoS3, objects: dict[str, bytes], tmp_path: Path
+    http_backend: str,
+    s3_fake: FakeEarthScope,
+    moto_s3: MotoS3,
+    objects: dict[str, bytes],
+    tmp_path: Path,
 ) -> None:
     # the first keys are refused (as old keys are right after a rotation): every request,
     # the listing included, is refused once, and the batch then gets new keys once

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 import aiohttp
 import httpx
 from multidict import CIMultiDict
+from yarl import URL
 
 __all__ = ["AiohttpTransport"]
 
@@ -177,7 +178,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         with _mapped(request):
             response = await self._session.request(
                 request.method,
-                str(request.url),
+                # as httpx encoded it, byte for byte: yarl would otherwise re-quote it (e.g.
+                # %2F -> / in a query), and a SigV4 signature covers the exact URL
+                URL(str(request.url), encoded=True),
                 headers=headers,
                 data=data,
                 allow_redirects=False,
