@@ -51,7 +51,9 @@ _NUMBER_FIELDS = (
     "timeout_connect",
     "timeout_read",
     "token_request_timeout",
+    "query_plan_timeout_seconds",
 )
+_INTEGER_FIELDS = ("query_plan_memory_limit_bytes",)
 _HOSTS_FIELDS = ("allowed_hosts",)
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -74,6 +76,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "resources": ("api_url",),
     "http": ("timeout_connect", "timeout_read", "token_request_timeout"),
     "s3": ("s3_endpoint_url", "s3_region"),
+    "query_plan": ("query_plan_memory_limit_bytes", "query_plan_timeout_seconds"),
 }
 _RENAMED: dict[str, str] = {"http.backend": "http_backend"}
 
@@ -83,7 +86,7 @@ FILE_KEYS: dict[str, str] = {
         for section, keys in _SECTIONS.items()
         for key in keys
     },
-    **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_HOSTS_FIELDS)},
+    **{name: name for name in (*_STRING_FIELDS, *_NUMBER_FIELDS, *_INTEGER_FIELDS, *_HOSTS_FIELDS)},
     **_RENAMED,
 }
 """Every key a profile table may hold (dotted for sub-tables) -> the ``Settings`` field."""
@@ -200,6 +203,9 @@ def _typed(field: str, value: object, where: str) -> object:
     if field in _NUMBER_FIELDS:
         ok = is_number(value)
         expected = "a number of seconds"
+    elif field in _INTEGER_FIELDS:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        expected = "an integer (bytes)"
     elif field in _HOSTS_FIELDS:
         ok = isinstance(value, list) and all(isinstance(h, str) for h in value)
         expected = 'an array of host names, e.g. ["earthscope.org", "*.earthscope.org"]'

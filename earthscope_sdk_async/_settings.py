@@ -57,12 +57,22 @@ ENV_VARS: dict[str, str] = {
     "ES_HTTP__TOKEN_REQUEST_TIMEOUT": "token_request_timeout",
     "ES_S3__ENDPOINT_URL": "s3_endpoint_url",
     "ES_S3__REGION": "s3_region",
+    "ES_QUERY_PLAN__MEMORY_LIMIT_BYTES": "query_plan_memory_limit_bytes",
+    "ES_QUERY_PLAN__TIMEOUT_SECONDS": "query_plan_timeout_seconds",
 }
 """Environment variable -> ``Settings`` field (``ES_PROFILE`` selects the profile)."""
 
 _NUMBER_FIELDS = frozenset(
-    {"refresh_leeway", "refresh_ahead", "timeout_connect", "timeout_read", "token_request_timeout"}
+    {
+        "refresh_leeway",
+        "refresh_ahead",
+        "timeout_connect",
+        "timeout_read",
+        "token_request_timeout",
+        "query_plan_timeout_seconds",
+    }
 )
+_BYTES_FIELDS = frozenset({"query_plan_memory_limit_bytes"})
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,40}")
 
@@ -197,6 +207,12 @@ class Settings:
     S3-compatible endpoint addressed path-style (``<endpoint>/<bucket>/<key>``)."""
     s3_region: str = "us-east-2"
     """The AWS region S3 requests are signed for (EarthScope's buckets are in us-east-2)."""
+    query_plan_memory_limit_bytes: int | None = None
+    """The default memory limit, in bytes, of data query plans (what
+    ``plan.with_memory_limit()`` sets on one plan); ``None``: no limit."""
+    query_plan_timeout_seconds: float | None = None
+    """The default timeout, in seconds, of data query plans (what ``plan.with_timeout()``
+    sets on one plan); ``None``: no limit."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -261,6 +277,22 @@ class Settings:
             raise ConfigError(
                 f"s3_region must be an AWS region name such as 'us-east-2', got {self.s3_region!r}"
             )
+        limit = self.query_plan_memory_limit_bytes
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            raise ConfigError(
+                "query_plan_memory_limit_bytes must be a whole number of bytes >= 0 or None, "
+                f"got {limit!r}"
+            )
+        if self.query_plan_timeout_seconds is not None:
+            set_(
+                self,
+                "query_plan_timeout_seconds",
+                _check_seconds(
+                    "query_plan_timeout_seconds", self.query_plan_timeout_seconds, positive=True
+                ),
+            )
         for name in ("device_code_path", "token_path", "revoke_path", "userinfo_path"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value or "://" in value:
@@ -290,16 +322,20 @@ class Settings:
         (seconds, the overall deadline of one identity-provider request),
         ``ES_S3__ENDPOINT_URL`` and ``ES_S3__REGION`` (where ``s3://`` downloads go),
         ``ES_OAUTH2__CLIENT_AUTH_METHOD`` (``client_secret_post`` or ``client_secret_basic``)
-        and ``ES_OAUTH2__REFRESH_LEEWAY`` (seconds).
+        and ``ES_OAUTH2__REFRESH_LEEWAY`` (seconds); and earthscope-sdk 1.x's
+        ``ES_QUERY_PLAN__MEMORY_LIMIT_BYTES`` (bytes) and ``ES_QUERY_PLAN__TIMEOUT_SECONDS``
+        (seconds), the defaults of data query plans' memory limit and timeout.
 
         Config file: ``config_path``, else ``~/.earthscope/config.toml`` (``~`` expanded at
         call time; a missing file is empty). ``[default]`` is merged with
         ``[profile.<name>]`` field by field, the profile winning. Keys use the
         earthscope-sdk 1.x nesting: ``oauth2.*`` (the ``ES_OAUTH2__*`` settings, plus
         ``refresh_leeway`` and the endpoint paths ``device_code_path``, ``token_path``,
-        ``revoke_path``, ``userinfo_path``), ``resources.api_url``, ``http.timeout_*`` and
-        ``http.backend``. Every ``Settings`` field name except ``profile`` is also accepted
-        flat, at the top of a profile table; one table must not set a field twice. For example::
+        ``revoke_path``, ``userinfo_path``), ``resources.api_url``, ``http.timeout_*``,
+        ``http.backend``, ``s3.endpoint_url``, ``s3.region``,
+        ``query_plan.memory_limit_bytes`` (an integer) and ``query_plan.timeout_seconds``.
+        Every ``Settings`` field name except ``profile`` is also accepted flat, at the top
+        of a profile table; one table must not set a field twice. For example::
 
             [default.oauth2]
             client_id = "b9DtAFBd6QvMg761vI3YhYquNZbJX5G0"
@@ -419,6 +455,14 @@ def _env_value(var: str, name: str, raw: str) -> object:
             raise ConfigError(
                 f"environment variable {var} must be a number of seconds, got {raw!r}; "
                 "set it to e.g. 30 or unset it"
+            ) from None
+    if name in _BYTES_FIELDS:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {var} must be a whole number of bytes, got {raw!r}; "
+                "set it to e.g. 2000000000 or unset it"
             ) from None
     if name == "allowed_hosts":
         return _env_hosts(var, raw)

@@ -229,6 +229,41 @@ async def test_timeout_error_carries_the_partial_table(fake_earthscope: FakeEart
     assert error.partial_table.schema.names[:3] == ["timestamp", "satellite", "obs_code"]
 
 
+async def test_settings_give_plans_their_default_limits(fake_earthscope: FakeEarthScope) -> None:
+    settings = fake_earthscope.settings().replace(
+        query_plan_memory_limit_bytes=1, query_plan_timeout_seconds=600.0
+    )
+    store = MemoryTokenStore(fake_earthscope.issue_tokens())
+    async with AsyncEarthScopeClient(settings, store=store) as client:
+        plan = client.data.gnss_observations(
+            start_datetime=DAY,
+            end_datetime=DAY + timedelta(hours=9),
+            station_name="P041",
+            sample_interval=timedelta(seconds=1),
+        ).with_concurrency(1)
+        assert (plan.memory_limit, plan.timeout) == (1, 600.0)
+        with pytest.raises(MemoryLimitExceededError) as caught:
+            await plan.fetch()
+        assert caught.value.successful_request_count == 1
+        table = await plan.with_memory_limit(None).with_timeout(None).fetch()
+        assert (plan.memory_limit, plan.timeout) == (None, None)
+    assert table.num_rows == 9 * 3600 * ROWS_PER_EPOCH
+
+
+async def test_settings_timeout_applies_to_plans(fake_earthscope: FakeEarthScope) -> None:
+    fake_earthscope.add_fault(OBS, action="pass", delay=3600)
+    settings = fake_earthscope.settings().replace(query_plan_timeout_seconds=1.0)
+    store = MemoryTokenStore(fake_earthscope.issue_tokens())
+    async with AsyncEarthScopeClient(settings, store=store) as client:
+        plan = client.data.gnss_observations(
+            start_datetime=DAY, end_datetime=DAY + timedelta(hours=1), station_name="P041"
+        )
+        with pytest.raises(TimeoutExceededError) as caught:
+            await plan.fetch()
+    assert caught.value.successful_request_count == 0
+    assert caught.value.partial_table.num_rows == 0
+
+
 async def test_cancellation_mid_fetch_leaves_the_client_usable(
     fake_earthscope: FakeEarthScope,
 ) -> None:

@@ -176,3 +176,34 @@ def test_s3_settings_from_env_file_and_validation(tmp_path: Path) -> None:
         Settings.load(environ={"ES_S3__ENDPOINT_URL": "http://s3.example.org"}, config_path=config)
     with pytest.raises(ConfigError, match="s3_region"):
         Settings(s3_region="Not A Region")
+
+
+def test_query_plan_defaults_from_env_file_and_validation(tmp_path: Path) -> None:
+    defaults = Settings()
+    assert defaults.query_plan_memory_limit_bytes is None
+    assert defaults.query_plan_timeout_seconds is None
+    config = tmp_path / "config.toml"
+    config.write_text("[default.query_plan]\nmemory_limit_bytes = 1000\ntimeout_seconds = 30\n")
+    from_file = Settings.load(environ={}, config_path=config)
+    assert from_file.query_plan_memory_limit_bytes == 1000
+    assert from_file.query_plan_timeout_seconds == 30.0
+    env = {
+        "ES_QUERY_PLAN__MEMORY_LIMIT_BYTES": "2000000000",
+        "ES_QUERY_PLAN__TIMEOUT_SECONDS": "12.5",
+    }
+    from_env = Settings.load(environ=env, config_path=config)
+    assert from_env.query_plan_memory_limit_bytes == 2_000_000_000
+    assert from_env.query_plan_timeout_seconds == 12.5
+    with pytest.raises(ConfigError, match=r"ES_QUERY_PLAN__MEMORY_LIMIT_BYTES.*whole number"):
+        Settings.load(environ={"ES_QUERY_PLAN__MEMORY_LIMIT_BYTES": "2GB"}, config_path=config)
+    with pytest.raises(ConfigError, match="ES_QUERY_PLAN__TIMEOUT_SECONDS"):
+        Settings.load(environ={"ES_QUERY_PLAN__TIMEOUT_SECONDS": "0"}, config_path=config)
+    config.write_text("[default.query_plan]\nmemory_limit_bytes = 1.5\n")
+    with pytest.raises(ConfigError, match=r"memory_limit_bytes.*integer"):
+        Settings.load(environ={}, config_path=config)
+    with pytest.raises(ConfigError, match="query_plan_memory_limit_bytes"):
+        Settings(query_plan_memory_limit_bytes=-1)
+    with pytest.raises(ConfigError, match="query_plan_memory_limit_bytes"):
+        Settings(query_plan_memory_limit_bytes=True)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="query_plan_timeout_seconds"):
+        Settings(query_plan_timeout_seconds=float("inf"))

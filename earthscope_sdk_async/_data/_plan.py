@@ -88,8 +88,13 @@ class AsyncQueryPlan(Generic[R]):
         self._rank_reverse = False
         self.concurrency = DEFAULT_CONCURRENCY
         """How many requests run (or wait to be merged) at once."""
-        self.memory_limit: int | None = None
-        self.timeout: float | None = None
+        settings = requester.settings
+        self.memory_limit: int | None = settings.query_plan_memory_limit_bytes
+        """Bytes of data a run may hold (``Settings.query_plan_memory_limit_bytes`` unless
+        :meth:`with_memory_limit` set it); ``None``: no limit."""
+        self.timeout: float | None = settings.query_plan_timeout_seconds
+        """Seconds a run may take (``Settings.query_plan_timeout_seconds`` unless
+        :meth:`with_timeout` set it); ``None``: no limit."""
 
     # -- building blocks for subclasses -----------------------------------------------------
 
@@ -179,7 +184,8 @@ class AsyncQueryPlan(Generic[R]):
 
     def with_memory_limit(self: Self, limit: int | None) -> Self:
         """Stop with :class:`MemoryLimitExceededError` past ``limit`` bytes of data
-        (per ``fetch()``, or per group when iterating); ``None``: no limit."""
+        (per ``fetch()``, or per group when iterating); ``None``: no limit. The default is
+        ``Settings.query_plan_memory_limit_bytes`` (``ES_QUERY_PLAN__MEMORY_LIMIT_BYTES``)."""
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
         ):
@@ -189,7 +195,8 @@ class AsyncQueryPlan(Generic[R]):
 
     def with_timeout(self: Self, seconds: float | None) -> Self:
         """Stop with :class:`TimeoutExceededError` after ``seconds`` (per ``fetch()``, or per
-        group when iterating); ``None``: no limit."""
+        group when iterating); ``None``: no limit. The default is
+        ``Settings.query_plan_timeout_seconds`` (``ES_QUERY_PLAN__TIMEOUT_SECONDS``)."""
         if seconds is not None and (isinstance(seconds, bool) or not seconds > 0):
             raise ConfigError(f"the timeout must be a positive number of seconds, got {seconds!r}")
         self.timeout = seconds
@@ -229,7 +236,7 @@ class AsyncQueryPlan(Generic[R]):
             out.extend(await anyio.to_thread.run_sync(merge_pieces, pieces, schema))
             await anyio.to_thread.run_sync(release_memory)
 
-        callback, bar = resolve_progress(progress)
+        callback, bar = resolve_progress(progress, label="fetch")
         tracker = Tracker(callback, len(jobs)) if callback is not None else None
         try:
             with anyio.move_on_after(self.timeout) as scope:

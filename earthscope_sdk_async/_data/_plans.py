@@ -207,7 +207,7 @@ class AsyncGnssObservationsQueryPlan(_StationPlan):
             [("time", pa.int64()), ("sys", pa.uint8()), ("sat", pa.uint8()), ("obs", pa.uint16())]
             + [(f, types.get(f, pa.float64())) for f in fields]
         ).empty_table()
-        return observation_piece(raw, 0, *self._dummy_meta()).table.schema
+        return observation_piece(raw, 0, *self._dummy_meta()).final().schema
 
 
 class AsyncGnssInstantaneousPositionsQueryPlan(_StationPlan):
