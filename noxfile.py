@@ -6,6 +6,9 @@ import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+# uv installs the (large) test extra in seconds where pip takes minutes; plain virtualenv +
+# pip when uv is not installed.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 PACKAGE = "earthscope_sdk_async"
 

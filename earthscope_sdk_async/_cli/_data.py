@@ -101,7 +101,7 @@ async def do_data(client: AsyncEarthScopeClient, ui: Output, args: argparse.Name
     plan = _plan(client, args)
     started = time.monotonic()
     await plan.plan()
-    with progress_display(ui, len(plan), quiet=args.quiet) as progress:
+    with progress_display(ui, len(plan), quiet=args.quiet, action="fetch") as progress:
         if is_dir:
             report = await plan.write_parquet(out, progress=progress)
             rows, what = (

@@ -174,7 +174,7 @@ async def write_partitions(
         raise ConfigError(f"concurrency must be an int >= 1, got {concurrency!r}")
     report = ParquetReport()
     todo = await anyio.to_thread.run_sync(_prepare, partitions, dest, report)
-    callback, bar = resolve_progress(progress)
+    callback, bar = resolve_progress(progress, label="fetch")
     total = sum(len(r) for _, _, r in todo)
     tracker = Tracker(callback, total) if callback is not None else None
     limiter = anyio.CapacityLimiter(concurrency)

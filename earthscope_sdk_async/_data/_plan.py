@@ -229,7 +229,7 @@ class AsyncQueryPlan(Generic[R]):
             out.extend(await anyio.to_thread.run_sync(merge_pieces, pieces, schema))
             await anyio.to_thread.run_sync(release_memory)
 
-        callback, bar = resolve_progress(progress)
+        callback, bar = resolve_progress(progress, label="fetch")
         tracker = Tracker(callback, len(jobs)) if callback is not None else None
         try:
             with anyio.move_on_after(self.timeout) as scope:
