@@ -228,7 +228,7 @@ async def retry(
     *,
     policy: RetryPolicy,
     clock: Clock,
-    what: str,
+    what: object,
     pause: SharedPause | None = None,
     max_attempts: int | None = None,
     paused: Callable[[], EarthScopeError] | None = None,
@@ -236,10 +236,10 @@ async def retry(
 ) -> T:
     """Run ``attempt`` until it returns a result, fails for good, or the budget is spent.
 
-    ``what`` names the request in log lines; ``max_attempts`` overrides the policy's;
-    ``pause`` is the shared pause (waited for before every attempt, extended by a 429 or a
-    ``Retry-After``); ``paused`` builds the error raised when the pause outlasts the
-    deadline before anything was sent.
+    ``what`` names the request in log lines (formatted only when logged); ``max_attempts``
+    overrides the policy's; ``pause`` is the shared pause (waited for before every attempt,
+    extended by a 429 or a ``Retry-After``); ``paused`` builds the error raised when the
+    pause outlasts the deadline before anything was sent.
 
     Raises:
         EarthScopeError: the last failure's error (see :func:`gave_up`).

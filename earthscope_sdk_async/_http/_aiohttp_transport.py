@@ -128,6 +128,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             httpx.create_ssl_context(verify=verify) if verify is True else verify
         )
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
     def max_connections(self) -> int | None:
@@ -163,6 +164,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session._retry_connection = False
         return session
 
+    def _timeout(self, timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+        """The ``aiohttp.ClientTimeout`` for httpx's timeouts (one per setting, reused)."""
+        key = (timeout.get("pool"), timeout.get("connect"), timeout.get("read"))
+        made = self._timeouts.get(key)
+        if made is None:
+            if len(self._timeouts) >= 64:
+                self._timeouts.clear()
+            made = aiohttp.ClientTimeout(
+                total=None, connect=key[0], sock_connect=key[1], sock_read=key[2]
+            )
+            self._timeouts[key] = made
+        return made
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; return the response with its body still to be streamed."""
         if self._session is None:
@@ -185,12 +199,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data,
                 allow_redirects=False,
                 compress=None,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
+                timeout=self._timeout(timeout),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
         extensions: dict[str, object] = {"http_version": b"HTTP/1.1"}
