@@ -17,7 +17,8 @@ PACKAGE = "earthscope_sdk_async"
 def tests(session: nox.Session) -> None:
     """Run the test suite (every async test on asyncio and trio)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    # One worker per core, a test file per worker at a time (module fixtures set up once).
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", *session.posargs)
 
 
 @nox.session
