@@ -25,12 +25,12 @@ from earthscope_sdk_async import (
     MemoryTokenStore,
     Tokens,
 )
+from earthscope_sdk_async._aws import AwsCredentials
 from earthscope_sdk_async._client._async_client import AsyncEarthScopeClient
-from earthscope_sdk_async._client._aws import AwsCredentials
-from earthscope_sdk_async._client._facade import sync_method
 from earthscope_sdk_async._client._sync_client import EarthScopeClient, SyncUserService
 from earthscope_sdk_async._client._user import UserService
 from earthscope_sdk_async._clock import ScaledClock
+from earthscope_sdk_async._facade import sync_method
 from earthscope_sdk_async._retry import RetryPolicy
 from earthscope_sdk_async.testing import FakeEarthScope
 

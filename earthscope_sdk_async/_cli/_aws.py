@@ -84,7 +84,7 @@ def _params(pairs: list[tuple[str, str]] | None) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Fetch credentials for ``--role`` and ``--param``s; print them in ``--format``."""
-    from earthscope_sdk_async._client._aws import AwsCredentialsRequest
+    from earthscope_sdk_async._aws import AwsCredentialsRequest
 
     from ._run import with_client
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._auth import EarthScopeAuth
+from .._aws import AwsCredentialsRequest, as_request
 from .._clock import Clock, SystemClock
 from .._download import (
     ChecksumOption,
@@ -34,7 +35,6 @@ from .._settings import Settings
 from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
-from ._aws import AwsCredentialsRequest, as_request
 from ._legacy_store import LegacyFallbackStore
 from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
 from ._prompt import default_prompt

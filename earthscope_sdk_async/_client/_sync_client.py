@@ -16,9 +16,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._auth import EarthScopeAuth
+from .._aws import AwsCredentials, AwsCredentialsRequest, resolve_request
 from .._clock import Clock
 from .._dropoff._service import DropoffService
 from .._errors import ClientClosedError
+from .._facade import SyncFacade, sync_method
 from .._manager import TokenManager
 from .._portal import PortalThread
 from .._retry import RetryPolicy
@@ -26,8 +28,6 @@ from .._s3._tools import TOOL_THRESHOLD, ObstoreCredentials, boto3_session, s3fs
 from .._settings import Settings
 from .._stores import TokenStore
 from ._async_client import AsyncEarthScopeClient
-from ._aws import AwsCredentials, AwsCredentialsRequest, resolve_request
-from ._facade import SyncFacade, sync_method
 from ._user import UserService
 
 if TYPE_CHECKING:

@@ -12,9 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ApiError, AwsRoleDeniedError, ConfigError
-from .._s3._tools import TOOL_THRESHOLD, AsyncObstoreCredentials, aioboto3_session
-from ._aws import (
+from .._aws import (
     CURRENT_ROLE,
     AwsCredentials,
     AwsCredentialsRequest,
@@ -22,7 +20,9 @@ from ._aws import (
     resolve_request,
     threshold_seconds,
 )
-from ._json import decode_json, invalid_response, json_object
+from .._errors import ApiError, AwsRoleDeniedError, ConfigError
+from .._http._json import decode_json, invalid_response, json_object
+from .._s3._tools import TOOL_THRESHOLD, AsyncObstoreCredentials, aioboto3_session
 from ._profile import UserProfile, parse_user_profile
 from ._single_flight import SingleFlightCache
 

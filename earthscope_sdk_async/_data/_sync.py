@@ -10,8 +10,8 @@ import inspect
 from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .._client._facade import SyncFacade, sync_method
 from .._discover import DiscoveryService
+from .._facade import SyncFacade, sync_method
 from ._plans import (
     AsyncGnssEphemerisPositionsQueryPlan,
     AsyncGnssInstantaneousPositionsQueryPlan,

@@ -64,7 +64,7 @@ class DiscoveryService:
         response = await self._requester.request(
             "GET", f"beta/discover/datasource/{kind}", params=params
         )
-        from .._client._json import decode_json, invalid_response
+        from .._http._json import decode_json, invalid_response
 
         body = decode_json(response, f"{kind} listing")
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):

@@ -1,8 +1,5 @@
 """Dropoff: submit miniSEED, assembled data and StationXML to EarthScope (``client.dropoff``)."""
 
-# The clients import this package's service (for the sync facade); import them first so
-# that importing this package first does not meet a half-initialised client package.
-from .. import _client as _client
 from ._errors import (
     DropoffError,
     DuplicateDestinationError,

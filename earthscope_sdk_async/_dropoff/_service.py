@@ -20,9 +20,9 @@ import anyio
 import httpx
 
 from .._checks import check_count
-from .._client._json import decode_json, invalid_response
 from .._download._progress import ProgressOption, Tracker, resolve_progress
 from .._errors import ConfigError, EarthScopeError, LoginRequiredError
+from .._http._json import decode_json, invalid_response
 from .._retry import RetryPolicy
 from ._errors import UploadBatchError
 from ._files import UploadCandidate, coerce_category

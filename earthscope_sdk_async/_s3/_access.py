@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from .._client._aws import AwsCredentialsRequest
+from .._aws import AwsCredentialsRequest
 from .._download._route import Route
 from .._download._types import DownloadResult
 from .._errors import ConfigError, EarthScopeError

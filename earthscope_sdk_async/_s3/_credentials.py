@@ -15,7 +15,7 @@ from typing import Protocol
 
 import anyio
 
-from .._client._aws import AwsCredentials, AwsCredentialsRequest
+from .._aws import AwsCredentials, AwsCredentialsRequest
 
 __all__ = ["AwsCredentialsSource", "S3Credentials"]
 

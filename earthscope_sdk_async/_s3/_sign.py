@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from .._client._aws import AwsCredentials
+from .._aws import AwsCredentials
 from .._errors import ConfigError
 from ._errors import credentials_refused
 from ._xml import parse_error

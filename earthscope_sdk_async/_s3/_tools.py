@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .._client._aws import AwsCredentials
+from .._aws import AwsCredentials
 from .._errors import ConfigError
 
 __all__ = [

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from .._errors import ConfigError
+from ._errors import ConfigError
 
 __all__ = [
     "AwsCredentials",
