@@ -1,7 +1,7 @@
 """DropoffService (``client.dropoff``): list, inspect and upload dropoff objects.
 
 The API calls (``beta/dropoff/{category}...``) go through the client's
-:class:`~earthscope_sdk_async._client._requester.Requester`; uploads go to S3 with
+:class:`~earthscope_sdk_async._http.Requester`; uploads go to S3 with
 temporary credentials for the ``s3-dropoff`` role (see :mod:`._upload`). Names and
 arguments are earthscope-sdk 1.9.3's; the page methods return one page, as there, and
 :meth:`iter_objects` / :meth:`list_all_objects` (and their history twins) follow every page.
