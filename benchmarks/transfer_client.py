@@ -55,6 +55,12 @@ def _sdk_client(spec: Spec, backend: str) -> Any:
 
 
 async def _sdk(spec: Spec, urls: list[str], backend: str) -> dict[str, Any]:
+    from earthscope_sdk_async._http._pool import chosen_backend
+
+    if chosen_backend(backend) == "aiohttp":
+        # libraries are imported before the clock starts, in every variant (the SDK imports
+        # its aiohttp backend when it opens its first pool)
+        import earthscope_sdk_async._http._aiohttp_transport  # noqa: F401
     async with _sdk_client(spec, backend) as client:
         if spec["kind"] == "api":
             return await _api_loop(spec, urls[0], lambda url: _sdk_get(client, url))

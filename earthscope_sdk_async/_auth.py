@@ -18,7 +18,7 @@ from ._manager import TokenManager
 from ._settings import is_loopback_host
 from ._www_authenticate import bearer_error
 
-__all__ = ["EarthScopeAuth"]
+__all__ = ["EarthScopeAuth", "should_retry"]
 
 
 class EarthScopeAuth(httpx.Auth):
@@ -75,7 +75,7 @@ class EarthScopeAuth(httpx.Auth):
         token = await self.manager.get_access_token()
         _set_bearer(request, token)
         response = yield request
-        if _should_retry(request, response):
+        if should_retry(request, response):
             _set_bearer(request, await self.manager.handle_rejected(token))
             yield request
 
@@ -93,7 +93,7 @@ class EarthScopeAuth(httpx.Auth):
         token = self.manager.cached_access_token() or self._call(self.manager.get_access_token)
         _set_bearer(request, token)
         response = yield request
-        if _should_retry(request, response):
+        if should_retry(request, response):
             _set_bearer(request, self._call(self.manager.handle_rejected, token))
             yield request
 
@@ -110,7 +110,7 @@ def _set_bearer(request: httpx.Request, token: str) -> None:
     request.headers["Authorization"] = f"Bearer {token}"
 
 
-def _should_retry(request: httpx.Request, response: httpx.Response) -> bool:
+def should_retry(request: httpx.Request, response: httpx.Response) -> bool:
     """A 401 for the token we sent (not from a redirect target that never saw it), whose
     challenge says ``invalid_token`` or nothing, for a request whose body can be replayed."""
     if response.status_code != 401:

@@ -248,7 +248,7 @@ async def retry(
     deadline = clock.monotonic() + policy.max_total
     failure: Failure | None = None
     for number in range(1, attempts + 1):
-        if pause is not None and not await pause.wait(deadline):
+        if pause is not None and pause.remaining() > 0 and not await pause.wait(deadline):
             if failure is not None:
                 raise _final(rules, failure, number - 1)
             assert paused is not None, "a shared pause needs a paused error"

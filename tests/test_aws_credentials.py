@@ -20,6 +20,9 @@ from earthscope_sdk_async import (
 )
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 V2 = "s3-miniseed-v2"
 
 

@@ -26,6 +26,9 @@ from earthscope_sdk_async._clock import ScaledClock
 from earthscope_sdk_async._retry import RetryPolicy, SharedPause
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 
 class FakeClock:
     """Virtual time: sleeping advances it at once (and records the wait)."""

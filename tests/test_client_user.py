@@ -17,6 +17,9 @@ from earthscope_sdk_async import (
 from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 
 class FakeClock:
     """Virtual time that only moves when told to (or when something sleeps)."""

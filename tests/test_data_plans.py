@@ -24,6 +24,9 @@ from earthscope_sdk_async import (
 )
 from earthscope_sdk_async.testing import FakeEarthScope, RecordedRequest
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 OBS = "/beta/data-products/gnss/observations"
 DAY = datetime(2025, 3, 1, tzinfo=timezone.utc)
 ROWS_PER_EPOCH = 32  # the fake: 16 satellites x 2 codes

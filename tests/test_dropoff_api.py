@@ -18,6 +18,9 @@ from earthscope_sdk_async import (
 )
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 
 def client_for(fake: FakeEarthScope, **options: object) -> AsyncEarthScopeClient:
     return AsyncEarthScopeClient(

@@ -22,6 +22,9 @@ from earthscope_sdk_async._manager import TokenManager
 from earthscope_sdk_async._stores import MemoryTokenStore
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 SLOW = 2.0  # seconds between two bytes: a token response takes many minutes at this pace
 PATIENCE = 120  # the test's own bound: far beyond any deadline used here

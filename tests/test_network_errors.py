@@ -25,6 +25,9 @@ from earthscope_sdk_async._stores import MemoryTokenStore
 from earthscope_sdk_async._tokens import Tokens
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 
 @pytest.fixture
 def refused_url() -> Iterator[str]:

@@ -13,6 +13,9 @@ from earthscope_sdk_async import ApiError, AsyncEarthScopeClient, MemoryTokenSto
 from earthscope_sdk_async._client._profile import parse_user_profile
 from earthscope_sdk_async.testing import FakeEarthScope
 
+# every API call here runs on both HTTP backends (aiohttp: the direct path)
+pytestmark = pytest.mark.usefixtures("http_backend")
+
 # earthscope-sdk 1.9.3's UserProfile (docs/reference: earthscope-api.md 4.1): all required.
 FIELDS_193 = {
     "first_name": str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,13 @@ from .._stores import FileTokenStore, TokenStore
 from .._tokens import Tokens
 from .._version import __version__
 from ._legacy_store import LegacyFallbackStore
-from ._loop_pool import LoopBinding, bind_to_current_loop, bound_here
+from ._loop_pool import (
+    LoopBinding,
+    asyncio_loop_ref,
+    bind_to_current_loop,
+    bound_here,
+    running_asyncio_loop,
+)
 from ._prompt import default_prompt
 from ._user import UserService
 
@@ -113,6 +119,8 @@ class AsyncEarthScopeClient:
         self._http = http_client
         self._owns_http = http_client is None
         self._binding: LoopBinding | None = None
+        self._bound_loop: Callable[[], object] = asyncio_loop_ref()
+        """The asyncio loop the pool is bound to, weakly (returns ``None`` otherwise)."""
         self._closed = False
 
     def __repr__(self) -> str:
@@ -179,13 +187,18 @@ class AsyncEarthScopeClient:
             assert self._http is not None
             return self._http
         pool = self._http
-        if pool is not None and self._binding is not None and bound_here(self, pool) is False:
-            logger.debug("used from another event loop: opening a new connection pool")
-            pool, self._binding = None, None  # the old loop closes (or closed) the old pool
+        if pool is not None and self._binding is not None:
+            loop = running_asyncio_loop()
+            if loop is not None and loop is self._bound_loop():
+                return pool  # the asyncio loop it is bound to (spares the registry lookup)
+            if bound_here(self, pool) is False:
+                logger.debug("used from another event loop: opening a new connection pool")
+                pool, self._binding = None, None  # the old loop closes (or closed) the old pool
         if pool is None:
             pool = self._new_pool()
         if self._binding is None:
             self._binding = bind_to_current_loop(self, pool)
+            self._bound_loop = asyncio_loop_ref()
         self._http = pool
         return pool
 

@@ -11,14 +11,21 @@ generators before their loop stops. Nothing here keeps a reference to a loop.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from weakref import WeakKeyDictionary
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+from weakref import WeakKeyDictionary, ref
 
 import anyio
 import httpx
 from anyio.lowlevel import RunVar
 
-__all__ = ["LoopBinding", "bind_to_current_loop", "bound_here"]
+__all__ = [
+    "LoopBinding",
+    "asyncio_loop_ref",
+    "bind_to_current_loop",
+    "bound_here",
+    "running_asyncio_loop",
+]
 
 _BOUND: RunVar[WeakKeyDictionary[object, httpx.AsyncClient]] = RunVar("earthscope_http_pools")
 
@@ -45,6 +52,27 @@ def bound_here(owner: object, pool: httpx.AsyncClient) -> bool | None:
     if registry is None:
         return None
     return registry.get(owner) is pool
+
+
+def running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop; ``None`` under trio or outside any loop (a C call: the
+    quick check before :func:`bound_here`, which asks sniffio and anyio)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _none() -> None:
+    return None
+
+
+def asyncio_loop_ref() -> Callable[[], object]:
+    """A weak reference to the running asyncio loop (a callable returning ``None`` when
+    there is none, or once the loop is gone): what a pool was bound to, for the quick
+    check. A loop is never ``None``, so a ``None`` from it never matches a running loop."""
+    loop = running_asyncio_loop()
+    return _none if loop is None else ref(loop)
 
 
 async def _close_when_finalized(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:

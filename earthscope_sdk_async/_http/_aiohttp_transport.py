@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import aiohttp
@@ -33,7 +33,12 @@ import httpx
 from multidict import CIMultiDict
 from yarl import URL
 
+from ._tls import default_context
+
 __all__ = ["AiohttpTransport"]
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+"""Response headers as aiohttp keeps them (name, value), in order."""
 
 READ_BUFFER = 256 * 1024
 """aiohttp's per-connection read buffer (its default, 64 KiB, caps large-file throughput)."""
@@ -73,16 +78,35 @@ def _httpx_type(exc: BaseException) -> type[httpx.TransportError] | None:
     return None
 
 
+_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError)
+"""What aiohttp raises for a network fault (all mapped by :func:`_httpx_type`)."""
+
+
+def _httpx_error(
+    exc: BaseException, request: httpx.Request | Callable[[], httpx.Request]
+) -> httpx.TransportError:
+    """The httpx error for ``exc``, carrying ``request`` (or ``request()``, made only then)."""
+    kind = _httpx_type(exc) or httpx.NetworkError  # every _ERRORS is mapped
+    if not isinstance(request, httpx.Request):
+        request = request()
+    return kind(f"{type(exc).__name__}: {exc}", request=request)
+
+
 @contextmanager
 def _mapped(request: httpx.Request) -> Iterator[None]:
     """Re-raise aiohttp's errors as httpx's (``raise ... from exc``)."""
     try:
         yield
-    except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError) as exc:
-        kind = _httpx_type(exc)
-        if kind is None:  # pragma: no cover - every branch above is a ClientError
-            raise
-        raise kind(f"{type(exc).__name__}: {exc}", request=request) from exc
+    except _ERRORS as exc:
+        raise _httpx_error(exc, request) from exc
+
+
+def _extensions(response: aiohttp.ClientResponse) -> dict[str, object]:
+    """The response extensions httpcore sets (HTTP version, reason phrase)."""
+    if response.reason:
+        reason = response.reason.encode("latin-1", "replace")
+        return {"http_version": b"HTTP/1.1", "reason_phrase": reason}
+    return {"http_version": b"HTTP/1.1"}
 
 
 class _Body(httpx.AsyncByteStream):
@@ -124,9 +148,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._limit = max_connections or 0
         self._keepalive = keepalive
-        self._ssl: ssl.SSLContext | bool = (
-            httpx.create_ssl_context(verify=verify) if verify is True else verify
-        )
+        # True: the shared context of the SDK's pools, made for the first https request
+        # (plain http, as to a local server, never loads a CA bundle)
+        self._ssl = verify
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
@@ -148,7 +172,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             limit=self._limit,
             limit_per_host=0,
             keepalive_timeout=self._keepalive,
-            ssl=self._ssl,
+            ssl=self._ssl,  # True: replaced per https request (see _tls)
         )
         session = aiohttp.ClientSession(
             connector=connector,
@@ -164,7 +188,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session._retry_connection = False
         return session
 
-    def _timeout(self, timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+    def timeout_for(self, timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
         """The ``aiohttp.ClientTimeout`` for httpx's timeouts (one per setting, reused)."""
         key = (timeout.get("pool"), timeout.get("connect"), timeout.get("read"))
         made = self._timeouts.get(key)
@@ -179,8 +203,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; return the response with its body still to be streamed."""
-        if self._session is None:
-            self._session = self._open()
+        session = self._session or self._start()
         timeout = request.extensions.get("timeout", {})
         headers = CIMultiDict(request.headers.multi_items())
         data: bytes | httpx.AsyncByteStream | None
@@ -190,28 +213,83 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = request.stream  # type: ignore[assignment]
             headers.popall("Transfer-Encoding", None)  # aiohttp chunks it itself
         with _mapped(request):
-            response = await self._session.request(
+            url = self.wire_url(request.url)
+            response = await session.request(
                 request.method,
-                # as httpx encoded it, byte for byte: yarl would otherwise re-quote it (e.g.
-                # %2F -> / in a query), and a SigV4 signature covers the exact URL
-                URL(str(request.url), encoded=True),
+                url,
                 headers=headers,
                 data=data,
                 allow_redirects=False,
                 compress=None,
-                timeout=self._timeout(timeout),
+                timeout=self.timeout_for(timeout),
                 server_hostname=request.extensions.get("sni_hostname"),
+                ssl=self._tls(url),
             )
-        extensions: dict[str, object] = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
             stream=_Body(response, request),
             request=request,
-            extensions=extensions,
+            extensions=_extensions(response),
         )
+
+    async def fetch(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: aiohttp.ClientTimeout,
+        request: Callable[[], httpx.Request],
+    ) -> tuple[int, RawHeaders, bytes | None, bytes]:
+        """Send one request and read its whole answer: the direct path of API calls
+        (:mod:`._direct`), with no httpx object in between.
+
+        Returns the status, the raw headers, the reason phrase and the body (still encoded,
+        as sent); the connection goes back to the pool at once. Errors (while sending or
+        reading) are httpx's, as in :meth:`handle_async_request`; ``request()`` makes the
+        ``httpx.Request`` they carry.
+        """
+        session = self._session or self._start()
+        try:  # (_mapped's work, inline: a context manager costs ~2 µs a call)
+            response = await session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                compress=None,
+                timeout=timeout,
+                ssl=self._tls(url),
+            )
+            try:
+                content = await response.read()
+            except BaseException:
+                response.close()
+                raise
+        except _ERRORS as exc:
+            raise _httpx_error(exc, request) from exc
+        response.release()
+        reason = response.reason.encode("latin-1", "replace") if response.reason else None
+        return response.status, response.raw_headers, reason, content
+
+    @staticmethod
+    def wire_url(url: httpx.URL) -> URL:
+        """``url`` for aiohttp, byte for byte as httpx encoded it (yarl would otherwise
+        re-quote it, e.g. ``%2F`` -> ``/`` in a query, and a SigV4 signature covers the
+        exact URL)."""
+        return URL(str(url), encoded=True)
+
+    def _tls(self, url: URL) -> ssl.SSLContext | bool:
+        """The ``ssl`` argument of a request to ``url``: the SDK's shared context for https
+        when verifying by default (made on the first https request), else the connector's."""
+        if self._ssl is True and url.scheme == "https":
+            return default_context()
+        return True  # aiohttp: the connector's setting
+
+    def _start(self) -> aiohttp.ClientSession:
+        self._session = self._open()
+        return self._session
 
     async def aclose(self) -> None:
         """Close the session and its connections (on the event loop that opened it)."""

@@ -24,8 +24,16 @@ from weakref import WeakSet
 import httpx
 
 from .._errors import ConfigError
+from ._tls import default_context
 
-__all__ = ["POOL_SIZE", "Backend", "chosen_backend", "grow_pool", "new_http_client"]
+__all__ = [
+    "POOL_SIZE",
+    "Backend",
+    "chosen_backend",
+    "grow_pool",
+    "is_ours",
+    "new_http_client",
+]
 
 Backend = Literal["httpcore", "aiohttp"]
 POOL_SIZE = 100
@@ -96,7 +104,7 @@ def _transport(backend: Backend) -> httpx.AsyncBaseTransport:
     limits = httpx.Limits(
         max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE, keepalive_expiry=KEEPALIVE
     )
-    return httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncHTTPTransport(limits=limits, verify=default_context())
 
 
 class _Cookies(httpx.Cookies):
@@ -128,6 +136,11 @@ def new_http_client(
     client._cookies = _Cookies()
     _OURS.add(client)
     return client
+
+
+def is_ours(http: httpx.AsyncClient) -> bool:
+    """True for a client :func:`new_http_client` made (not one the caller brought)."""
+    return http in _OURS
 
 
 def grow_pool(http: httpx.AsyncClient, connections: int) -> None:

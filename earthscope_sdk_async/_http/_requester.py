@@ -9,6 +9,7 @@ no service reads the client's private state and no service imports the client.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
@@ -23,6 +24,9 @@ from .._settings import Settings
 from ._send import ApiCall, send_with_retries
 
 __all__ = ["Requester"]
+
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""An absolute URL: a scheme, then ``://`` (RFC 3986 section 3.1)."""
 
 
 class Requester:
@@ -53,6 +57,7 @@ class Requester:
         self.pause = pause
         """The client-wide pause set by a 429 / Retry-After."""
         self._http = http
+        self._joined: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Requester(api_url={self.settings.api_url!r})"
@@ -64,9 +69,15 @@ class Requester:
 
     def url(self, url_or_path: str) -> str:
         """``url_or_path`` joined to ``settings.api_url`` (an absolute URL is kept)."""
-        if "://" in url_or_path:
-            return url_or_path
-        return urljoin(self.settings.api_url, url_or_path.lstrip("/"))
+        joined = self._joined.get(url_or_path)
+        if joined is None:
+            joined = url_or_path
+            if not _ABSOLUTE.match(url_or_path):  # ("://" may be in a path's query)
+                joined = urljoin(self.settings.api_url, url_or_path.lstrip("/"))
+            if len(self._joined) >= 1024:  # bounded: paths may carry ids
+                self._joined.clear()
+            self._joined[url_or_path] = joined
+        return joined
 
     async def request(
         self,

@@ -9,6 +9,7 @@ appear: the bearer is added by the auth, and neither headers nor bodies are logg
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from .._retry import (
 )
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
+from ._direct import direct_route, send_direct
 
 __all__ = ["ApiCall", "send_with_retries"]
 
@@ -105,14 +107,15 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> httpx.URL:
     return url
 
 
-async def _send(
-    http: httpx.AsyncClient,
-    request: httpx.Request,
-    auth: Any,
-    consume: Callable[[httpx.Response], Awaitable[Any]] | None,
-) -> httpx.Response:
-    """Send; read the body, or hand a successful one to ``consume`` (its result goes to
-    ``response.extensions["consumed"]``)."""
+async def _send(http: httpx.AsyncClient, call: ApiCall, url: httpx.URL) -> httpx.Response:
+    """Send through ``httpx.AsyncClient.send``; read the body, or hand a successful one to
+    ``call.consume`` (its result goes to ``response.extensions["consumed"]``)."""
+    extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
+    request = http.build_request(
+        call.method, url, json=call.json, params=call.params, headers=call.headers, **extra
+    )
+    auth = call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT
+    consume = call.consume
     response = await http.send(request, auth=auth, stream=True)
     try:
         if consume is not None and response.is_success:
@@ -130,20 +133,29 @@ async def _attempt(
     """One request, which must complete (body included) within ``limit`` seconds: a server
     trickling its answer never holds a call past the retry policy's ``max_total``."""
     try:
-        extra: dict[str, Any] = {} if call.timeout is None else {"timeout": call.timeout}
-        request = http.build_request(
-            call.method, url, json=call.json, params=call.params, headers=call.headers, **extra
-        )
-        auth = call.auth if call.auth is not None else httpx.USE_CLIENT_DEFAULT
-        with anyio.move_on_after(limit) as scope:
-            response = await _send(http, request, auth, call.consume)
-        if scope.cancelled_caught:
-            logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
-            error = TransportError(
-                f"{call.method} {call.safe_url} did not complete within {limit:g} s (the "
-                "server is too slow or stalled); try again later"
-            )
-            return Failure(error, call.retry and is_idempotent(call.method))
+        route = direct_route(http) if call.auth is None and call.consume is None else None
+        deadlines = route.deadlines if route is not None else None
+        if deadlines is not None:  # asyncio 3.11+: one timer for all the pool's attempts
+            task = asyncio.current_task()
+            assert task is not None
+            assert route is not None
+            deadlines.start(task, limit)
+            try:
+                response = await send_direct(route, call, url)
+            except asyncio.CancelledError:
+                if deadlines.finish(task):
+                    return _missed(call, limit)
+                raise
+            finally:  # (also when an inner catch swallowed the cancellation)
+                deadlines.finish(task)
+        else:
+            with anyio.move_on_after(limit) as scope:
+                if route is not None:
+                    response = await send_direct(route, call, url)
+                else:
+                    response = await _send(http, call, url)
+            if scope.cancelled_caught:
+                return _missed(call, limit)
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
@@ -159,6 +171,16 @@ async def _attempt(
         call.method, response.status_code, has_retry_after=wait is not None
     )
     return Failure(call.error(response), retryable, wait, response.status_code == 429)
+
+
+def _missed(call: ApiCall, limit: float) -> Failure:
+    """The failure of an attempt that missed its deadline."""
+    logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
+    error = TransportError(
+        f"{call.method} {call.safe_url} did not complete within {limit:g} s (the "
+        "server is too slow or stalled); try again later"
+    )
+    return Failure(error, call.retry and is_idempotent(call.method))
 
 
 class _What:

@@ -1,0 +1,310 @@
+"""API calls straight to the aiohttp transport: the fast path of :mod:`._send` on asyncio.
+
+``httpx.AsyncClient.send`` spends about 150 µs of CPU on a small API call above the
+transport (request merging, the auth generator, the redirect loop, a streamed body and its
+wrappers, header re-encoding): twice what aiohttp itself spends on the wire. For calls the
+Requester sends on the client's own pool with the client's own bearer auth,
+:func:`send_direct` takes the same steps itself, in the same order:
+
+* the request: the client's headers updated with the call's (as ``build_request`` merges
+  them), the call's timeout or the client's, ``params`` applied to the URL by
+  ``httpx.Request`` (httpx 0.28 replaces the URL's query with them) and ``json`` encoded as
+  httpx encodes it;
+* the bearer token, only when the auth allows the URL (:meth:`EarthScopeAuth.applies_to`);
+* redirects, followed with httpx's own redirect builder (method changes, ``Authorization``
+  dropped when the origin changes, cookies), at most the client's ``max_redirects``;
+* a 401 for the token sent (:func:`~.._auth.should_retry`, EarthScopeAuth's rule):
+  ``TokenManager.handle_rejected`` and one resend;
+* cookies an answer sets go into the client's jar (later calls then take httpx's path);
+* the answer: an ``httpx.Response``, read and decoded, whose ``request`` is built from what
+  was sent when first asked for (most answers are never asked);
+* errors: aiohttp's, mapped to httpx's by the transport's one table.
+
+:func:`direct_route` says when this applies; everything else (a client or transport the
+caller brought, event hooks, mounts such as proxies from the environment, cookies in the
+jar, a call with its own auth or a streamed body) goes through ``httpx.AsyncClient.send``.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+import httpx
+
+from .._auth import EarthScopeAuth, should_retry
+from ._deadlines import Deadlines
+from ._deadlines import supported as deadlines_supported
+from ._pool import is_ours
+
+if TYPE_CHECKING:
+    import aiohttp
+    from yarl import URL
+
+    from ._aiohttp_transport import AiohttpTransport
+    from ._send import ApiCall
+
+__all__ = ["DirectRoute", "direct_route", "send_direct"]
+
+_CACHE_MAX = 1024
+
+
+class DirectRoute:
+    """What the direct path needs of one ``httpx.AsyncClient`` (made once per client)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, transport: AiohttpTransport, auth: EarthScopeAuth
+    ) -> None:
+        self.http = http
+        self.transport = transport
+        self.auth = auth
+        self.deadlines = Deadlines() if deadlines_supported() else None
+        """The deadlines of this pool's attempts (``None`` before Python 3.11)."""
+        self.headers: dict[str, str] = dict(http.headers.multi_items())
+        """The client's default headers (a new client has no repeated header)."""
+        self._timeouts: dict[float | None, tuple[dict[str, Any], aiohttp.ClientTimeout]] = {}
+        self._targets: dict[str, URL] = {}
+
+    def timeout(self, seconds: float | None) -> tuple[dict[str, Any], aiohttp.ClientTimeout]:
+        """The timeout extension (httpx) and ClientTimeout (aiohttp) for a call's ``timeout``
+        (``None``: the client's)."""
+        made = self._timeouts.get(seconds)
+        if made is None:
+            chosen = self.http.timeout if seconds is None else httpx.Timeout(seconds)
+            extension = chosen.as_dict()
+            made = (extension, self.transport.timeout_for(extension))
+            if len(self._timeouts) >= 64:
+                self._timeouts.clear()
+            self._timeouts[seconds] = made
+        return made
+
+    def target(self, key: str | None, url: httpx.URL) -> URL:
+        """``url`` for aiohttp, byte for byte as httpx encoded it (kept under ``key``, the
+        URL as given, when there is one: hashing an ``httpx.URL`` formats it)."""
+        if key is None:
+            return self.transport.wire_url(url)
+        made = self._targets.get(key)
+        if made is None:
+            made = self.transport.wire_url(url)
+            if len(self._targets) >= _CACHE_MAX:
+                self._targets.clear()
+            self._targets[key] = made
+        return made
+
+
+_ROUTES: WeakKeyDictionary[httpx.AsyncClient, DirectRoute | None] = WeakKeyDictionary()
+
+
+def direct_route(http: httpx.AsyncClient) -> DirectRoute | None:
+    """The direct path for ``http``, or ``None`` when its calls must go through httpx."""
+    try:
+        route = _ROUTES[http]
+    except KeyError:
+        route = _ROUTES[http] = _route_for(http)
+    # (CookieJar's len() walks a generator; its dict of domains is empty when it is)
+    if route is None or http.is_closed or http._cookies.jar._cookies:  # type: ignore[attr-defined]
+        return None  # closed: httpx raises its usual error; cookies: httpx sends them
+    return route
+
+
+def _route_for(http: httpx.AsyncClient) -> DirectRoute | None:
+    transport = http._transport
+    if not is_ours(http) or isinstance(transport, httpx.AsyncHTTPTransport):
+        return None
+    from ._aiohttp_transport import AiohttpTransport  # loaded: the client runs on it
+
+    auth = http.auth
+    hooks = http.event_hooks
+    if (
+        not isinstance(transport, AiohttpTransport)
+        or not isinstance(auth, EarthScopeAuth)
+        or http._mounts
+        or hooks["request"]
+        or hooks["response"]
+    ):
+        return None
+    return DirectRoute(http, transport, auth)
+
+
+class _Sent:
+    """What was sent, to build the ``httpx.Request`` of an answer when it is asked for."""
+
+    __slots__ = ("body", "extensions", "headers", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: dict[str, str],
+        body: bytes | None,
+        extensions: dict[str, Any],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.extensions = extensions
+
+    def request(self) -> httpx.Request:
+        return httpx.Request(
+            self.method,
+            self.url,
+            headers=self.headers,
+            content=self.body,
+            extensions={"timeout": self.extensions},
+        )
+
+
+class _Answer(httpx.Response):
+    """An ``httpx.Response`` whose ``request`` is made from what was sent on first use."""
+
+    _sent: _Sent | None = None
+
+    @property
+    def request(self) -> httpx.Request:
+        """The request this answers (built from what was sent, on first use)."""
+        if self._request is None and self._sent is not None:
+            self._request = self._sent.request()
+        return super().request
+
+    @request.setter
+    def request(self, value: httpx.Request) -> None:
+        self._request = value
+
+
+async def send_direct(route: DirectRoute, call: ApiCall, url: httpx.URL) -> httpx.Response:
+    """Send ``call`` to ``url`` (already checked) as ``httpx.AsyncClient.send`` would with
+    the client's bearer auth, following redirects; return the read response.
+
+    Raises:
+        httpx.HTTPError: as httpx raises them (network failures, too many redirects, an
+            invalid redirect location, an undecodable body).
+    """
+    key: str | None = call.url
+    if call.params is not None:  # merged (or not) exactly as this httpx version merges them
+        url, key = httpx.Request(call.method, url, params=call.params).url, None
+    headers = dict(route.headers)
+    if call.headers:
+        _update(headers, call.headers)
+    body = None
+    if call.json is not None:  # httpx 0.28's JSON encoding
+        text = jsonlib.dumps(call.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        body = text.encode("utf-8")
+        _update(headers, {"Content-Type": "application/json"})
+    auth = route.auth
+    if not auth.applies_to(url):
+        return await _send(route, call.method, key, url, headers, body, call.timeout)
+    token = await auth.manager.get_access_token()
+    headers["Authorization"] = f"Bearer {token}"
+    response = await _send(route, call.method, key, url, headers, body, call.timeout)
+    if response.status_code == 401:
+        first = response.history[0] if response.history else response
+        if should_retry(first.request, response):
+            headers["Authorization"] = f"Bearer {await auth.manager.handle_rejected(token)}"
+            response = await _send(route, call.method, key, url, headers, body, call.timeout)
+    return response
+
+
+def _update(headers: dict[str, str], extra: Any) -> None:
+    """``headers.update(extra)`` with header names compared without case."""
+    for name, value in extra.items():
+        lower = name.lower()
+        for old in [key for key in headers if key.lower() == lower]:
+            del headers[old]
+        headers[name] = value
+
+
+async def _send(
+    route: DirectRoute,
+    method: str,
+    key: str | None,
+    url: httpx.URL,
+    headers: dict[str, str],
+    body: bytes | None,
+    seconds: float | None,
+) -> httpx.Response:
+    """Send once; follow a redirect with full httpx requests (rare)."""
+    extension, timeout = route.timeout(seconds)
+    sent = _Sent(method, url, dict(headers), body, extension)
+    status, raw_headers, reason, content = await route.transport.fetch(
+        method, route.target(key, url), headers, body, timeout, sent.request
+    )
+    response = _answer(route, status, raw_headers, reason, content, sent)
+    if status in _REDIRECTS and response.has_redirect_location:
+        return await _follow(route, response)
+    return response
+
+
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+
+
+def _headers(raw_headers: Any) -> tuple[httpx.Headers, set[bytes]]:
+    """``httpx.Headers`` of an answer's raw headers, and the set of their lower-case names.
+
+    Filled as ``httpx.Headers`` keeps them, (name, lower-case name, value), without its
+    per-header type checks: the names and values are bytes from the wire (what httpcore
+    hands it too). Half the cost of ``httpx.Headers(raw)`` on a small answer.
+    """
+    headers = httpx.Headers()
+    items = headers._list = [(key, key.lower(), value) for key, value in raw_headers]
+    return headers, {lower for _, lower, _ in items}
+
+
+def _answer(
+    route: DirectRoute,
+    status: int,
+    raw_headers: Any,
+    reason: bytes | None,
+    content: bytes,
+    sent: _Sent | httpx.Request,
+) -> _Answer:
+    """The ``httpx.Response`` for what aiohttp read (its request: ``sent``, or built from
+    it when first asked for)."""
+    extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+    if reason:
+        extensions["reason_phrase"] = reason
+    headers, names = _headers(raw_headers)
+    response = _Answer(
+        status,
+        headers=headers,
+        stream=httpx.ByteStream(content),
+        request=sent if isinstance(sent, httpx.Request) else None,
+        extensions=extensions,
+    )
+    if isinstance(sent, _Sent):
+        response._sent = sent
+    if b"content-encoding" in names:
+        response.read()  # decoded as httpx would (a DecodingError is an httpx error)
+    else:  # what read() does for a body with no encoding, without its generators
+        response._content = content
+        response.is_stream_consumed = True
+        response.is_closed = True
+    http = route.http
+    if b"set-cookie" in names:
+        http._cookies.extract_cookies(response)
+    response.default_encoding = http._default_encoding
+    return response
+
+
+async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Response:
+    """Follow ``response``'s redirects as ``httpx.AsyncClient`` does."""
+    http: Any = route.http
+    history = [response]
+    while True:
+        request: httpx.Request = http._build_redirect_request(response.request, response)
+        if len(history) > http.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        status, raw_headers, reason, content = await route.transport.fetch(
+            request.method,
+            route.transport.wire_url(request.url),
+            dict(request.headers.multi_items()),
+            request.read() or None,  # (the replayed body of a 307/308, or nothing)
+            route.transport.timeout_for(request.extensions.get("timeout", {})),
+            lambda request=request: request,  # type: ignore[misc]
+        )
+        response = _answer(route, status, raw_headers, reason, content, request)
+        response.history = list(history)
+        if not response.has_redirect_location:
+            return response
+        history.append(response)
