@@ -27,6 +27,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, NamedTuple
 
 import aiohttp
 import httpx
@@ -35,10 +36,26 @@ from yarl import URL
 
 from ._tls import default_context
 
+if TYPE_CHECKING:
+    from ._direct import DirectRoute
+
 __all__ = ["AiohttpTransport"]
 
-RawHeaders = tuple[tuple[bytes, bytes], ...]
-"""Response headers as aiohttp keeps them (name, value), in order."""
+
+class Fetched(NamedTuple):
+    """A whole answer, as :meth:`AiohttpTransport.fetch` read it."""
+
+    status: int
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+    """The headers as they came, (name, value), in order."""
+    reason: bytes | None
+    content: bytes
+    """The body, still encoded as sent."""
+    encoded: bool
+    """Whether a ``Content-Encoding`` header came (the body needs decoding)."""
+    sets_cookie: bool
+    """Whether a ``Set-Cookie`` header came."""
+
 
 READ_BUFFER = 256 * 1024
 """aiohttp's per-connection read buffer (its default, 64 KiB, caps large-file throughput)."""
@@ -134,6 +151,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """Send httpx requests through one ``aiohttp.ClientSession`` (created on first use, in
     the running event loop; close it with :meth:`aclose` on the same loop).
 
+    ``direct`` is the direct path of the client it carries (:mod:`._direct`), when it has
+    one.
+
     ``max_connections`` bounds the pool (``None``: unbounded); ``keepalive`` is how long an
     idle connection is kept, in seconds; ``verify`` is an ``ssl.SSLContext`` or a bool, as
     in httpx.
@@ -152,6 +172,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # (plain http, as to a local server, never loads a CA bundle)
         self._ssl = verify
         self._session: aiohttp.ClientSession | None = None
+        self.direct: DirectRoute | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
@@ -241,12 +262,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         request: Callable[[], httpx.Request],
-    ) -> tuple[int, RawHeaders, bytes | None, bytes]:
+    ) -> Fetched:
         """Send one request and read its whole answer: the direct path of API calls
         (:mod:`._direct`), with no httpx object in between.
 
-        Returns the status, the raw headers, the reason phrase and the body (still encoded,
-        as sent); the connection goes back to the pool at once. Errors (while sending or
+        Returns the status, the headers, the reason phrase and the body (still encoded, as
+        sent); the connection goes back to the pool at once. Errors (while sending or
         reading) are httpx's, as in :meth:`handle_async_request`; ``request()`` makes the
         ``httpx.Request`` they carry.
         """
@@ -271,7 +292,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _httpx_error(exc, request) from exc
         response.release()
         reason = response.reason.encode("latin-1", "replace") if response.reason else None
-        return response.status, response.raw_headers, reason, content
+        parsed = response.headers
+        return Fetched(
+            response.status,
+            response.raw_headers,
+            reason,
+            content,
+            "Content-Encoding" in parsed,
+            "Set-Cookie" in parsed,
+        )
 
     @staticmethod
     def wire_url(url: httpx.URL) -> URL:

@@ -7,9 +7,8 @@ Requester sends on the client's own pool with the client's own bearer auth,
 :func:`send_direct` takes the same steps itself, in the same order:
 
 * the request: the client's headers updated with the call's (as ``build_request`` merges
-  them), the call's timeout or the client's, ``params`` applied to the URL by
-  ``httpx.Request`` (httpx 0.28 replaces the URL's query with them) and ``json`` encoded as
-  httpx encodes it;
+  them), the call's timeout or the client's; ``params`` and ``json`` applied by
+  ``httpx.Request`` itself (so the query and the body are this httpx version's);
 * the bearer token, only when the auth allows the URL (:meth:`EarthScopeAuth.applies_to`);
 * redirects, followed with httpx's own redirect builder (method changes, ``Authorization``
   dropped when the origin changes, cookies), at most the client's ``max_redirects``;
@@ -27,25 +26,22 @@ jar, a call with its own auth or a streamed body) goes through ``httpx.AsyncClie
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 import httpx
 
 from .._auth import EarthScopeAuth, should_retry
 from ._deadlines import Deadlines
 from ._deadlines import supported as deadlines_supported
-from ._pool import is_ours
 
 if TYPE_CHECKING:
     import aiohttp
     from yarl import URL
 
-    from ._aiohttp_transport import AiohttpTransport
+    from ._aiohttp_transport import AiohttpTransport, Fetched
     from ._send import ApiCall
 
-__all__ = ["DirectRoute", "direct_route", "send_direct"]
+__all__ = ["DirectRoute", "attach_direct_route", "direct_route", "send_direct"]
 
 _CACHE_MAX = 1024
 
@@ -64,7 +60,8 @@ class DirectRoute:
         self.headers: dict[str, str] = dict(http.headers.multi_items())
         """The client's default headers (a new client has no repeated header)."""
         self._timeouts: dict[float | None, tuple[dict[str, Any], aiohttp.ClientTimeout]] = {}
-        self._targets: dict[str, URL] = {}
+        self._targets: dict[str, tuple[URL, bool]] = {}
+        self._bearer = ("", "")
 
     def timeout(self, seconds: float | None) -> tuple[dict[str, Any], aiohttp.ClientTimeout]:
         """The timeout extension (httpx) and ClientTimeout (aiohttp) for a call's ``timeout``
@@ -79,52 +76,55 @@ class DirectRoute:
             self._timeouts[seconds] = made
         return made
 
-    def target(self, key: str | None, url: httpx.URL) -> URL:
-        """``url`` for aiohttp, byte for byte as httpx encoded it (kept under ``key``, the
-        URL as given, when there is one: hashing an ``httpx.URL`` formats it)."""
-        if key is None:
-            return self.transport.wire_url(url)
-        made = self._targets.get(key)
+    def bearer(self, token: str) -> str:
+        """``Bearer <token>`` (the last one made is kept: tokens change once an hour)."""
+        made_for, header = self._bearer
+        if made_for != token:
+            header = f"Bearer {token}"
+            self._bearer = (token, header)
+        return header
+
+    def target(self, key: str | None, url: httpx.URL) -> tuple[URL, bool]:
+        """``url`` for aiohttp, byte for byte as httpx encoded it, and whether the bearer
+        token may go there (kept under ``key``, the URL as given, when there is one: hashing
+        an ``httpx.URL`` formats it, and its host is decoded at each use)."""
+        made = self._targets.get(key) if key is not None else None
         if made is None:
-            made = self.transport.wire_url(url)
-            if len(self._targets) >= _CACHE_MAX:
-                self._targets.clear()
-            self._targets[key] = made
+            made = (self.transport.wire_url(url), self.auth.applies_to(url))
+            if key is not None:
+                if len(self._targets) >= _CACHE_MAX:
+                    self._targets.clear()
+                self._targets[key] = made
         return made
 
 
-_ROUTES: WeakKeyDictionary[httpx.AsyncClient, DirectRoute | None] = WeakKeyDictionary()
-
-
 def direct_route(http: httpx.AsyncClient) -> DirectRoute | None:
-    """The direct path for ``http``, or ``None`` when its calls must go through httpx."""
-    try:
-        route = _ROUTES[http]
-    except KeyError:
-        route = _ROUTES[http] = _route_for(http)
-    # (CookieJar's len() walks a generator; its dict of domains is empty when it is)
-    if route is None or http.is_closed or http._cookies.jar._cookies:  # type: ignore[attr-defined]
-        return None  # closed: httpx raises its usual error; cookies: httpx sends them
+    """The direct path for ``http`` now, or ``None`` when its calls go through httpx."""
+    route: DirectRoute | None = getattr(http._transport, "direct", None)
+    if (
+        route is None
+        or route.http is not http
+        or http.is_closed  # httpx raises its usual error
+        or http._cookies.jar._cookies  # type: ignore[attr-defined]  # httpx sends them
+        or http._event_hooks["request"]
+        or http._event_hooks["response"]
+    ):
+        return None
     return route
 
 
-def _route_for(http: httpx.AsyncClient) -> DirectRoute | None:
+def attach_direct_route(http: httpx.AsyncClient) -> None:
+    """Give ``http`` (a client :func:`~._pool.new_http_client` just made) its direct path,
+    when its transport is aiohttp's and its auth the SDK's bearer auth (and no proxy from
+    the environment is mounted)."""
     transport = http._transport
-    if not is_ours(http) or isinstance(transport, httpx.AsyncHTTPTransport):
-        return None
+    if isinstance(transport, httpx.AsyncHTTPTransport) or http._mounts:
+        return
     from ._aiohttp_transport import AiohttpTransport  # loaded: the client runs on it
 
     auth = http.auth
-    hooks = http.event_hooks
-    if (
-        not isinstance(transport, AiohttpTransport)
-        or not isinstance(auth, EarthScopeAuth)
-        or http._mounts
-        or hooks["request"]
-        or hooks["response"]
-    ):
-        return None
-    return DirectRoute(http, transport, auth)
+    if isinstance(transport, AiohttpTransport) and isinstance(auth, EarthScopeAuth):
+        transport.direct = DirectRoute(http, transport, auth)
 
 
 class _Sent:
@@ -182,28 +182,44 @@ async def send_direct(route: DirectRoute, call: ApiCall, url: httpx.URL) -> http
             invalid redirect location, an undecodable body).
     """
     key: str | None = call.url
-    if call.params is not None:  # merged (or not) exactly as this httpx version merges them
-        url, key = httpx.Request(call.method, url, params=call.params).url, None
+    headers = route.headers
+    body = None
+    if call.params is not None or call.json is not None or call.headers:
+        url, key, headers, body = _prepared(route, call, url)
+    target, bearer = route.target(key, url)
+    if not bearer:
+        return await _send(route, call.method, target, url, headers, body, call.timeout)
+    manager = route.auth.manager
+    token = manager.cached_access_token() or await manager.get_access_token()
+    sent = {**headers, "Authorization": route.bearer(token)}
+    response = await _send(route, call.method, target, url, sent, body, call.timeout)
+    if response.status_code == 401:
+        first = response.history[0] if response.history else response
+        if should_retry(first.request, response):
+            token = await manager.handle_rejected(token)
+            sent = {**headers, "Authorization": route.bearer(token)}
+            response = await _send(route, call.method, target, url, sent, body, call.timeout)
+    return response
+
+
+def _prepared(
+    route: DirectRoute, call: ApiCall, url: httpx.URL
+) -> tuple[httpx.URL, str | None, dict[str, str], bytes | None]:
+    """The URL (its key for the target cache), headers and body of a call with params, a
+    JSON body or headers of its own, each made as this httpx version makes them."""
+    key: str | None = call.url
     headers = dict(route.headers)
     if call.headers:
         _update(headers, call.headers)
     body = None
-    if call.json is not None:  # httpx 0.28's JSON encoding
-        text = jsonlib.dumps(call.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        body = text.encode("utf-8")
-        _update(headers, {"Content-Type": "application/json"})
-    auth = route.auth
-    if not auth.applies_to(url):
-        return await _send(route, call.method, key, url, headers, body, call.timeout)
-    token = await auth.manager.get_access_token()
-    headers["Authorization"] = f"Bearer {token}"
-    response = await _send(route, call.method, key, url, headers, body, call.timeout)
-    if response.status_code == 401:
-        first = response.history[0] if response.history else response
-        if should_retry(first.request, response):
-            headers["Authorization"] = f"Bearer {await auth.manager.handle_rejected(token)}"
-            response = await _send(route, call.method, key, url, headers, body, call.timeout)
-    return response
+    if call.params is not None or call.json is not None:
+        made = httpx.Request(call.method, url, params=call.params, json=call.json)
+        if call.params is not None:  # httpx 0.28 replaces the URL's query, 0.27 merged
+            url, key = made.url, None
+        if call.json is not None:
+            body = made.content
+            _update(headers, {"Content-Type": made.headers["Content-Type"]})
+    return url, key, headers, body
 
 
 def _update(headers: dict[str, str], extra: Any) -> None:
@@ -218,7 +234,7 @@ def _update(headers: dict[str, str], extra: Any) -> None:
 async def _send(
     route: DirectRoute,
     method: str,
-    key: str | None,
+    target: URL,
     url: httpx.URL,
     headers: dict[str, str],
     body: bytes | None,
@@ -226,12 +242,10 @@ async def _send(
 ) -> httpx.Response:
     """Send once; follow a redirect with full httpx requests (rare)."""
     extension, timeout = route.timeout(seconds)
-    sent = _Sent(method, url, dict(headers), body, extension)
-    status, raw_headers, reason, content = await route.transport.fetch(
-        method, route.target(key, url), headers, body, timeout, sent.request
-    )
-    response = _answer(route, status, raw_headers, reason, content, sent)
-    if status in _REDIRECTS and response.has_redirect_location:
+    sent = _Sent(method, url, headers, body, extension)  # (headers: never changed after)
+    answer = await route.transport.fetch(method, target, headers, body, timeout, sent.request)
+    response = _answer(route, answer, sent)
+    if answer.status in _REDIRECTS and response.has_redirect_location:
         return await _follow(route, response)
     return response
 
@@ -239,49 +253,32 @@ async def _send(
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
-def _headers(raw_headers: Any) -> tuple[httpx.Headers, set[bytes]]:
-    """``httpx.Headers`` of an answer's raw headers, and the set of their lower-case names.
-
-    Filled as ``httpx.Headers`` keeps them, (name, lower-case name, value), without its
-    per-header type checks: the names and values are bytes from the wire (what httpcore
-    hands it too). Half the cost of ``httpx.Headers(raw)`` on a small answer.
-    """
-    headers = httpx.Headers()
-    items = headers._list = [(key, key.lower(), value) for key, value in raw_headers]
-    return headers, {lower for _, lower, _ in items}
-
-
-def _answer(
-    route: DirectRoute,
-    status: int,
-    raw_headers: Any,
-    reason: bytes | None,
-    content: bytes,
-    sent: _Sent | httpx.Request,
-) -> _Answer:
+def _answer(route: DirectRoute, answer: Fetched, sent: _Sent | httpx.Request) -> _Answer:
     """The ``httpx.Response`` for what aiohttp read (its request: ``sent``, or built from
     it when first asked for)."""
     extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-    if reason:
-        extensions["reason_phrase"] = reason
-    headers, names = _headers(raw_headers)
+    if answer.reason:
+        extensions["reason_phrase"] = answer.reason
+    # httpx.Headers as it keeps them, (name, lower-case name, value), filled without its
+    # per-header checks: names and values are bytes from the wire, as httpcore gives them
+    content = answer.content
     response = _Answer(
-        status,
-        headers=headers,
+        answer.status,
         stream=httpx.ByteStream(content),
         request=sent if isinstance(sent, httpx.Request) else None,
         extensions=extensions,
     )
+    response.headers._list = [(key, key.lower(), value) for key, value in answer.raw_headers]
     if isinstance(sent, _Sent):
         response._sent = sent
-    if b"content-encoding" in names:
+    if answer.encoded:
         response.read()  # decoded as httpx would (a DecodingError is an httpx error)
     else:  # what read() does for a body with no encoding, without its generators
         response._content = content
         response.is_stream_consumed = True
         response.is_closed = True
     http = route.http
-    if b"set-cookie" in names:
+    if answer.sets_cookie:
         http._cookies.extract_cookies(response)
     response.default_encoding = http._default_encoding
     return response
@@ -295,7 +292,7 @@ async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Respons
         request: httpx.Request = http._build_redirect_request(response.request, response)
         if len(history) > http.max_redirects:
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
-        status, raw_headers, reason, content = await route.transport.fetch(
+        answer = await route.transport.fetch(
             request.method,
             route.transport.wire_url(request.url),
             dict(request.headers.multi_items()),
@@ -303,7 +300,7 @@ async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Respons
             route.transport.timeout_for(request.extensions.get("timeout", {})),
             lambda request=request: request,  # type: ignore[misc]
         )
-        response = _answer(route, status, raw_headers, reason, content, request)
+        response = _answer(route, answer, request)
         response.history = list(history)
         if not response.has_redirect_location:
             return response

@@ -24,6 +24,7 @@ from weakref import WeakSet
 import httpx
 
 from .._errors import ConfigError
+from ._direct import attach_direct_route
 from ._tls import default_context
 
 __all__ = [
@@ -135,6 +136,7 @@ def new_http_client(
     # The setter would copy into a plain Cookies; the jar is empty at this point.
     client._cookies = _Cookies()
     _OURS.add(client)
+    attach_direct_route(client)
     return client
 
 

@@ -8,7 +8,6 @@ no service reads the client's private state and no service imports the client.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -109,9 +108,9 @@ class Requester:
         """
         call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, auth)
         if error is not None:
-            call = dataclasses.replace(call, error=error)
+            call.error = error
         if timeout is not None:
-            call = dataclasses.replace(call, timeout=timeout)
+            call.timeout = timeout
         return await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )
@@ -136,7 +135,7 @@ class Requester:
             TransportError: the network failed (after retries, where allowed).
         """
         call = ApiCall(method.upper(), self.url(url_or_path), None, params, headers, retry)
-        call = dataclasses.replace(call, timeout=timeout, consume=consume)
+        call.timeout, call.consume = timeout, consume
         response = await send_with_retries(
             self.http, call, policy=self.policy, pause=self.pause, clock=self.clock
         )

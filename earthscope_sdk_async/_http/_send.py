@@ -14,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import anyio
 import httpx
@@ -41,9 +40,12 @@ __all__ = ["ApiCall", "send_with_retries"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, repr=False)  # no repr: json/headers may hold personal data
+@dataclass(repr=False, eq=False, slots=True)  # no repr: json/headers may hold personal data
 class ApiCall:
-    """What to send: everything ``httpx.AsyncClient.request`` needs, plus whether to retry."""
+    """What to send: everything ``httpx.AsyncClient.request`` needs, plus whether to retry.
+
+    Made by the Requester for one request and not changed once sent (not frozen: a frozen
+    dataclass costs a microsecond more to make, on every API call)."""
 
     method: str
     url: str
@@ -65,6 +67,10 @@ class ApiCall:
         """The URL without its query string (which may carry signatures)."""
         return safe_url(self.url)
 
+    def __str__(self) -> str:
+        """``"METHOD url-without-query"`` (what log lines and errors name)."""
+        return f"{self.method} {self.safe_url}"
+
 
 def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
     what = f"{call.method} {call.safe_url}"
@@ -78,9 +84,10 @@ def _invalid_url(call: ApiCall, why: str) -> ConfigError:
     )
 
 
-_CHECKED: WeakKeyDictionary[httpx.AsyncClient, dict[str, httpx.URL]] = WeakKeyDictionary()
-"""URLs already found valid, parsed, per pool (building a request to check one costs ~20 µs;
-sending the parsed URL spares httpx parsing it again at every request)."""
+_CHECKED: dict[str, httpx.URL] = {}
+"""Absolute URLs already found valid, parsed (building a request to check one costs ~20 µs;
+sending the parsed URL spares httpx parsing it again at every request). An absolute URL
+parses the same in every pool: a pool's base URL only ever applies to relative ones."""
 _CHECKED_MAX = 1024
 
 
@@ -90,8 +97,7 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> httpx.URL:
     Raises:
         ConfigError: the URL is invalid (nothing is sent).
     """
-    seen = _CHECKED.setdefault(http, {})
-    known = seen.get(call.url)
+    known = _CHECKED.get(call.url)
     if known is not None:
         return known
     try:
@@ -101,9 +107,10 @@ def _check_url(http: httpx.AsyncClient, call: ApiCall) -> httpx.URL:
         raise _invalid_url(call, str(exc)) from None
     if port is not None and not 1 <= port <= 65535:
         raise _invalid_url(call, f"port {port} is outside 1..65535")
-    if len(seen) >= _CHECKED_MAX:
-        seen.clear()
-    seen[call.url] = url
+    if url.is_absolute_url and str(url) == call.url:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED[call.url] = url
     return url
 
 
@@ -163,7 +170,7 @@ async def _attempt(
         error = _transport_error(call, exc)
         error.__cause__ = exc
         return Failure(error, call.retry and retryable_transport(call.method, exc))
-    if response.is_success:
+    if 200 <= response.status_code < 300:  # (response.is_success, minus two calls)
         return response
     logger.debug("%s %s answered %d", call.method, call.safe_url, response.status_code)
     wait = retry_after_seconds(response.headers, now=clock.now())
@@ -181,18 +188,6 @@ def _missed(call: ApiCall, limit: float) -> Failure:
         "server is too slow or stalled); try again later"
     )
     return Failure(error, call.retry and is_idempotent(call.method))
-
-
-class _What:
-    """``"METHOD url-without-query"``, built only if a retry is logged (not per request)."""
-
-    __slots__ = ("_call",)
-
-    def __init__(self, call: ApiCall) -> None:
-        self._call = call
-
-    def __str__(self) -> str:
-        return f"{self._call.method} {self._call.safe_url}"
 
 
 def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:
@@ -226,7 +221,7 @@ async def send_with_retries(
         lambda: _attempt(http, call, url, clock, policy.max_total),
         policy=policy,
         clock=clock,
-        what=_What(call),
+        what=call,  # formatted only if a retry is logged
         pause=pause,
         paused=lambda: _paused_error(call, pause),
     )
