@@ -66,3 +66,14 @@ def test_state_file_round_trip_and_names(tmp_path: Path) -> None:
     long = state_path(tmp_path, "b", "k/" * 200)
     assert len(long.name.encode()) <= 200
     assert state_path(tmp_path, "b", "../../etc").parent == tmp_path
+
+
+def test_state_file_names_never_shared(tmp_path: Path) -> None:
+    # once "/" becomes "__", these keys would all be "b__a__b.json" (or "b__a_b.json")
+    keys = ["a/b", "a__b", "a/_/b", "a\\b", "a_b", "a..b", "a_.b", "a/./b", "a/b/", "a//b"]
+    keys += ["a_/b", "a/_b", "a___b", "_a/b", "/_a/b", "a/b_", "a/b__"]
+    names = {state_path(tmp_path, "b", key).name for key in keys}
+    assert len(names) == len(keys)
+    assert state_path(tmp_path, "b", "a/b").name == "b__a__b.json"  # 1.9.3's name, kept
+    assert all(state_path(tmp_path, "b", key).parent == tmp_path for key in keys)
+    assert state_path(tmp_path, "b_", "x").name != state_path(tmp_path, "b", "_x").name

@@ -118,6 +118,9 @@ async def test_response_names_its_request(echo: EchoServer) -> None:
         assert str(response.request.url) == echo.url + "echo?q=1"
         assert response.request.headers["authorization"] == f"Bearer {TOKEN}"
         assert response.reason_phrase == "OK"
+        assert response.elapsed.total_seconds() >= 0  # set, as httpx sets it on close
+        assert response.num_bytes_downloaded == len(response.content)
+        assert response.is_closed
         with pytest.raises(ApiError) as info:
             await client.requester.request("GET", "missing", params={"secret": "s3"})
     assert info.value.status_code == 404

@@ -1,6 +1,7 @@
 """The resume state of one multipart upload, kept in a small JSON file (written atomically).
 
-One file per object, ``<state_dir>/<bucket>__<key with "/" as "__">.json``, holding what
+One file per object, ``<state_dir>/<bucket>__<key with "/" as "__">.json`` (plus a hash
+of the bucket and key where that name could be another object's too), holding what
 earthscope-sdk 1.9.3 keeps (``UploadId``, ``Parts`` = {part number: [ETag, CRC64NVME]},
 ``Completed``, ``TotalBytes``, ``PartSize``) plus the source file's size and modification
 time, so a changed file restarts the upload instead of mixing old and new bytes. The file
@@ -25,11 +26,18 @@ logger = logging.getLogger(__name__)
 
 
 def state_path(state_dir: Path, bucket: str, key: str) -> Path:
-    """The state file of ``bucket``/``key`` (``/`` in the key becomes ``__``; a name too long
-    for a file system keeps its start and ends with a hash of the whole)."""
-    name = f"{bucket}__{key.replace('/', '__')}".replace("\\", "_").replace("..", "_.")
-    if len(name.encode()) > 200:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    """The state file of ``bucket``/``key``: earthscope-sdk 1.9.3's name (``/`` in the key
+    becomes ``__``) when that name can only come from this object; otherwise (underscores
+    that two keys could share once ``/`` is replaced, a backslash or ``..``, or a name too
+    long for a file system) its start plus a hash of the exact bucket and key.
+    """
+    plain = f"{bucket}__{key.replace('/', '__')}"
+    name = plain.replace("\\", "_").replace("..", "_.")
+    # 1.9.3's name decodes to one object only when no "_" in the bucket, no "__" in the key
+    # and no "_" next to a "/" (each "_" run is then a single "_" or "/"s only)
+    ambiguous = name != plain or "_" in bucket or any(s in key for s in ("__", "_/", "/_"))
+    if ambiguous or len(name.encode()) > 200:
+        digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()[:16]
         name = name.encode()[:160].decode(errors="ignore") + "__" + digest
     return state_dir / f"{name}.json"
 

@@ -26,6 +26,8 @@ jar, a call with its own auth or a streamed body) goes through ``httpx.AsyncClie
 
 from __future__ import annotations
 
+import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -243,8 +245,9 @@ async def _send(
     """Send once; follow a redirect with full httpx requests (rare)."""
     extension, timeout = route.timeout(seconds)
     sent = _Sent(method, url, headers, body, extension)  # (headers: never changed after)
+    started = time.perf_counter()
     answer = await route.transport.fetch(method, target, headers, body, timeout, sent.request)
-    response = _answer(route, answer, sent)
+    response = _answer(route, answer, sent, started)
     if answer.status in _REDIRECTS and response.has_redirect_location:
         return await _follow(route, response)
     return response
@@ -253,9 +256,11 @@ async def _send(
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
-def _answer(route: DirectRoute, answer: Fetched, sent: _Sent | httpx.Request) -> _Answer:
+def _answer(
+    route: DirectRoute, answer: Fetched, sent: _Sent | httpx.Request, started: float
+) -> _Answer:
     """The ``httpx.Response`` for what aiohttp read (its request: ``sent``, or built from
-    it when first asked for)."""
+    it when first asked for; ``elapsed`` counted from ``started``, as httpx counts it)."""
     extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
     if answer.reason:
         extensions["reason_phrase"] = answer.reason
@@ -275,8 +280,10 @@ def _answer(route: DirectRoute, answer: Fetched, sent: _Sent | httpx.Request) ->
         response.read()  # decoded as httpx would (a DecodingError is an httpx error)
     else:  # what read() does for a body with no encoding, without its generators
         response._content = content
+        response._num_bytes_downloaded = len(content)
         response.is_stream_consumed = True
         response.is_closed = True
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
     http = route.http
     if answer.sets_cookie:
         http._cookies.extract_cookies(response)
@@ -292,6 +299,7 @@ async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Respons
         request: httpx.Request = http._build_redirect_request(response.request, response)
         if len(history) > http.max_redirects:
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        started = time.perf_counter()
         answer = await route.transport.fetch(
             request.method,
             route.transport.wire_url(request.url),
@@ -300,7 +308,7 @@ async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Respons
             route.transport.timeout_for(request.extensions.get("timeout", {})),
             lambda request=request: request,  # type: ignore[misc]
         )
-        response = _answer(route, answer, request)
+        response = _answer(route, answer, request, started)
         response.history = list(history)
         if not response.has_redirect_location:
             return response
