@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from earthscope_sdk_async import AsyncEarthScopeClient, RetryPolicy, Tokens
@@ -13,6 +14,18 @@ from earthscope_sdk_async.testing import FakeEarthScope
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02)
 """Retries without real waiting: 4 attempts, 10-20 ms apart."""
+
+FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
+INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+"""The challenge of a 401 for a stale token (the auth refreshes once and retries)."""
+
+
+def stale_but_trusted(fake: FakeEarthScope) -> Tokens:
+    """A token the server already considers expired while its expires_at says fresh."""
+    fake.clock_offset = -7200.0
+    tokens = fake.issue_tokens().replace(expires_at=FUTURE)
+    fake.clock_offset = 0.0
+    return tokens
 
 
 def make_client(

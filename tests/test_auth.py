@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import anyio
 import httpx
 import pytest
+from _helpers import INVALID_TOKEN, stale_but_trusted
 
 from earthscope_sdk_async import ApiError, Settings, Tokens
 from earthscope_sdk_async._api_errors import raise_for_api_status
@@ -18,20 +19,10 @@ from earthscope_sdk_async._stores import MemoryTokenStore
 from earthscope_sdk_async.testing import FakeEarthScope
 
 PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
-INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
 
 
 def make_auth(fake: FakeEarthScope, tokens: Tokens) -> EarthScopeAuth:
     return EarthScopeAuth(TokenManager(fake.settings(), store=MemoryTokenStore(tokens)))
-
-
-def stale_but_trusted(fake: FakeEarthScope) -> Tokens:
-    """A token the server already considers expired while its expires_at says fresh."""
-    fake.clock_offset = -7200.0
-    tokens = fake.issue_tokens().replace(expires_at=FUTURE)
-    fake.clock_offset = 0.0
-    return tokens
 
 
 @pytest.mark.parametrize(

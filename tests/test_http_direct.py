@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 from _echo_server import EchoServer, echo_server
-from _helpers import FAST
+from _helpers import FAST, FUTURE, INVALID_TOKEN, stale_but_trusted
 from _helpers import make_client as fake_client
 
 from earthscope_sdk_async import (
@@ -39,8 +38,6 @@ from earthscope_sdk_async.testing import FakeEarthScope
 pytestmark = pytest.mark.usefixtures("http_backend")
 
 TOKEN = "tok-direct-path-0123456789"
-FUTURE = datetime(2100, 1, 1, tzinfo=timezone.utc)
-INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
 
 
 @pytest.fixture
@@ -173,14 +170,6 @@ async def test_redirect_loop_stops_at_the_limit(echo: EchoServer) -> None:
 
 
 # -- 401: one refresh, one retry -------------------------------------------------------------
-
-
-def stale_but_trusted(fake: FakeEarthScope) -> Tokens:
-    """A token the server already considers expired while its expires_at says fresh."""
-    fake.clock_offset = -7200.0
-    tokens = fake.issue_tokens().replace(expires_at=FUTURE)
-    fake.clock_offset = 0.0
-    return tokens
 
 
 async def test_stale_token_401_refreshes_once_and_retries(fake_earthscope: FakeEarthScope) -> None:
