@@ -3,7 +3,8 @@ it received, redirects, sets cookies and answers gzip, on any address (127.0.0.1
 127.0.0.2 make two origins). Independent of the fake EarthScope and of both HTTP backends.
 
 Paths: ``/echo`` (JSON: method, target, lower-case headers, body),
-``/redirect?code=N&to=URL``, ``/loop`` (redirects to itself), ``/setcookie``
+``/redirect?code=N&to=URL``, ``/loop`` (redirects to itself), ``/file?size=N`` (N bytes),
+``/setcookie``
 (``Set-Cookie: session=abc``), ``/gzip`` (a gzip-encoded JSON document).
 """
 
@@ -38,6 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with self.server.lock:
             self.server.seen.append(self.path)
+            self.server.auth.append(self.headers.get("Authorization"))
         split = urlsplit(self.path)
         query = parse_qs(split.query)
         if split.path == "/echo":
@@ -51,6 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif split.path == "/redirect":
             location = query["to"][0]
             self._answer(int(query["code"][0]), b"", {"Location": location})
+        elif split.path == "/file":
+            size = int(query["size"][0])
+            self._answer(200, b"x" * size, {"Content-Type": "application/octet-stream"})
         elif split.path == "/loop":
             self._answer(302, b"", {"Location": "/loop"})
         elif split.path == "/setcookie":
@@ -71,6 +76,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__((host, 0), _Handler)
         self.lock = threading.Lock()
         self.seen: list[str] = []
+        self.auth: list[str | None] = []
 
 
 class EchoServer:
@@ -86,6 +92,12 @@ class EchoServer:
         """The request targets received, in order."""
         with self._server.lock:
             return list(self._server.seen)
+
+    @property
+    def auth(self) -> list[str | None]:
+        """The ``Authorization`` header of each request received (``None``: none), in order."""
+        with self._server.lock:
+            return list(self._server.auth)
 
 
 @contextmanager

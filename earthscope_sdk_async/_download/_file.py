@@ -39,6 +39,7 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
+from .._http._direct import direct_route, stream_direct
 from .._network_errors import network_failure
 from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
@@ -217,9 +218,15 @@ class FileDownload:
 
     async def exchange(self, stall: _Stall) -> Literal[True] | Failure:
         """Send the GET and handle its answer (inside the stall scope)."""
+        http = self.job.http
+        route = direct_route(http) if self.route.auth is None else None
         try:
-            async with self.job.http.stream(
-                "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+            async with (
+                stream_direct(route, self.route.url, self.headers())
+                if route is not None  # aiohttp: straight to the transport (see _http._direct)
+                else http.stream(
+                    "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+                )
             ) as response:
                 status = response.status_code
                 if status == 416 and self.offset > 0:

@@ -9,6 +9,7 @@ outside 1..65535) and names holding a NUL; the item then fails without touching 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from .._errors import DownloadError
-from .._urls import safe_url
+from .._urls import parsed_url, safe_url
 
 __all__ = [
     "MAX_ETAG",
@@ -81,7 +82,7 @@ def _check_url(url: str) -> None:
             f"cannot download {safe_url(url)!r}: only http(s) and s3:// URLs are supported"
         )
     try:
-        parsed = httpx.URL(url)
+        parsed = parsed_url(url)
         port = parsed.port
     except (ValueError, httpx.InvalidURL) as exc:
         raise DownloadError(
@@ -122,6 +123,10 @@ def _relative_name(item: object) -> tuple[str, str]:
     raise DownloadError(f"cannot download {item!r}: give a URL or a (url, relative path) pair")
 
 
+_PLAIN = re.compile(r"[^/\\:]+")
+"""A name without a separator or a drive (``C:``): the common case, one file in ``dest``."""
+
+
 def _checked_name(item: object) -> tuple[str, str, tuple[str, ...]]:
     """``(url, relative name, its parts)``; :class:`DownloadError` if the name is unsafe."""
     url, name = _relative_name(item)
@@ -129,10 +134,13 @@ def _checked_name(item: object) -> tuple[str, str, tuple[str, ...]]:
         raise _bad(url, name, "the file name is empty")
     if "\0" in name:
         raise _bad(url, name, "file names cannot contain a NUL character")
-    posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or name.startswith("\\"):
-        raise _bad(url, name, "absolute paths are not allowed")
-    parts = windows.parts  # splits on both separators
+    if _PLAIN.fullmatch(name):  # one segment, no drive: nothing for pathlib to split
+        parts: tuple[str, ...] = (name,)
+    else:
+        posix, windows = PurePosixPath(name), PureWindowsPath(name)
+        if posix.is_absolute() or windows.is_absolute() or windows.drive or name[0] == "\\":
+            raise _bad(url, name, "absolute paths are not allowed")
+        parts = windows.parts  # splits on both separators
     if any(part in ("..", ".") for part in parts) or name in (".", ".."):
         raise _bad(url, name, "'.' and '..' segments are not allowed")
     if name.endswith(PART_SUFFIX):

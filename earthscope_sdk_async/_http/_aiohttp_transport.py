@@ -110,7 +110,7 @@ def _httpx_error(
 
 
 @contextmanager
-def _mapped(request: httpx.Request) -> Iterator[None]:
+def _mapped(request: httpx.Request | Callable[[], httpx.Request]) -> Iterator[None]:
     """Re-raise aiohttp's errors as httpx's (``raise ... from exc``)."""
     try:
         yield
@@ -127,9 +127,14 @@ def _extensions(response: aiohttp.ClientResponse) -> dict[str, object]:
 
 
 class _Body(httpx.AsyncByteStream):
-    """The response body as it arrives (whatever aiohttp has buffered, up to its buffer)."""
+    """The response body as it arrives (whatever aiohttp has buffered, up to its buffer).
+    ``request`` (or ``request()``) is what its errors carry."""
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        request: httpx.Request | Callable[[], httpx.Request],
+    ) -> None:
         self._response = response
         self._request = request
 
@@ -231,8 +236,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             data = request.content or None
         except httpx.RequestNotRead:
-            data = request.stream  # type: ignore[assignment]
-            headers.popall("Transfer-Encoding", None)  # aiohttp chunks it itself
+            if isinstance(request.stream, httpx.ByteStream):  # e.g. replayed by a 307/308
+                data = request.read() or None  # (an empty one is no body, not a chunked one)
+            else:
+                data = request.stream  # type: ignore[assignment]
+                headers.popall("Transfer-Encoding", None)  # aiohttp chunks it itself
         with _mapped(request):
             url = self.wire_url(request.url)
             response = await session.request(
@@ -301,6 +309,34 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             "Content-Encoding" in parsed,
             "Set-Cookie" in parsed,
         )
+
+    async def open(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+        request: Callable[[], httpx.Request],
+    ) -> tuple[int, tuple[tuple[bytes, bytes], ...], dict[str, object], httpx.AsyncByteStream]:
+        """Send a body-less request; return the status, the raw headers, the response
+        extensions and the body still to be streamed (its errors httpx's; closing it
+        returns the connection to the pool once the body was read to the end): the direct
+        path of downloads (:func:`._direct.stream_direct`)."""
+        session = self._session or self._start()
+        try:
+            response = await session.request(
+                method,
+                url,
+                headers=headers,
+                allow_redirects=False,
+                compress=None,
+                timeout=timeout,
+                ssl=self._tls(url),
+            )
+        except _ERRORS as exc:
+            raise _httpx_error(exc, request) from exc
+        body = _Body(response, request)
+        return response.status, response.raw_headers, _extensions(response), body
 
     @staticmethod
     def wire_url(url: httpx.URL) -> URL:

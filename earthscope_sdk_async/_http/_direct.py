@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .._auth import EarthScopeAuth, should_retry
+from .._urls import parsed_url
 from ._deadlines import Deadlines
 from ._deadlines import supported as deadlines_supported
 
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from ._aiohttp_transport import AiohttpTransport, Fetched
     from ._send import ApiCall
 
-__all__ = ["DirectRoute", "attach_direct_route", "direct_route", "send_direct"]
+__all__ = ["DirectRoute", "attach_direct_route", "direct_route", "send_direct", "stream_direct"]
 
 _CACHE_MAX = 1024
 
@@ -309,6 +312,93 @@ async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Respons
             lambda request=request: request,  # type: ignore[misc]
         )
         response = _answer(route, answer, request, started)
+        response.history = list(history)
+        if not response.has_redirect_location:
+            return response
+        history.append(response)
+
+
+# -- streamed answers (downloads) ---------------------------------------------------------------
+
+
+@asynccontextmanager
+async def stream_direct(
+    route: DirectRoute, url: str, headers: Mapping[str, str]
+) -> AsyncIterator[httpx.Response]:
+    """``http.stream("GET", url, headers=headers)`` with the client's bearer auth, on the
+    direct path: the answer's body is still to be read (``aiter_raw``); the bearer token,
+    redirects, the 401 retry and cookies as in :func:`send_direct`. Closed on exit.
+
+    Raises:
+        httpx.HTTPError: as httpx raises them (``httpx.InvalidURL`` for an unusable URL).
+    """
+    started = time.perf_counter()
+    parsed = parsed_url(url)  # (parsed already when the item was checked)
+    sent = dict(route.headers)
+    _update(sent, headers)
+    target, bearer = route.target(None, parsed)  # (not kept: a download URL is used once)
+    token = None
+    if bearer:
+        manager = route.auth.manager
+        token = manager.cached_access_token() or await manager.get_access_token()
+        sent["Authorization"] = route.bearer(token)
+    response = await _open(route, target, parsed, sent)
+    try:
+        if token is not None and response.status_code == 401:
+            first = response.history[0] if response.history else response
+            if should_retry(first.request, response):
+                await response.aclose()
+                token = await route.auth.manager.handle_rejected(token)
+                sent = {**sent, "Authorization": route.bearer(token)}
+                response = await _open(route, target, parsed, sent)
+        yield response
+    finally:
+        await response.aclose()
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+
+
+async def _open(
+    route: DirectRoute, target: URL, url: httpx.URL, headers: dict[str, str]
+) -> httpx.Response:
+    """GET ``url``; the answer with its body unread (redirects followed)."""
+    extension, timeout = route.timeout(None)
+    sent = _Sent("GET", url, headers, None, extension)
+    status, raw_headers, extensions, body = await route.transport.open(
+        "GET", target, headers, timeout, sent.request
+    )
+    response = _Answer(status, stream=body, extensions=extensions)
+    response.headers._list = [(key, key.lower(), value) for key, value in raw_headers]
+    response._sent = sent
+    _received(route, response)
+    if status in _REDIRECTS and response.has_redirect_location:
+        return await _follow_streamed(route, response)
+    return response
+
+
+def _received(route: DirectRoute, response: httpx.Response) -> None:
+    """What the client does with every answer's headers: keep its cookies, set the
+    default encoding."""
+    http = route.http
+    if any(lower == b"set-cookie" for _, lower, _ in response.headers._list):
+        http._cookies.extract_cookies(response)
+    response.default_encoding = http._default_encoding
+
+
+async def _follow_streamed(route: DirectRoute, response: httpx.Response) -> httpx.Response:
+    """Follow ``response``'s redirects as ``httpx.AsyncClient`` does when streaming (each
+    redirect's body read and closed); the final answer's body is still to be read."""
+    http: Any = route.http
+    history = [response]
+    while True:
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        request: httpx.Request = http._build_redirect_request(response.request, response)
+        if len(history) > http.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        response = await route.transport.handle_async_request(request)
+        _received(route, response)
         response.history = list(history)
         if not response.has_redirect_location:
             return response
