@@ -127,9 +127,14 @@ def open_part(path: Path, *, append: bool) -> tuple[int, tuple[int, int]]:
     single-link file), or created afresh (whatever was at the path, link or file, is
     removed first, never written through). Also returns the file's ``(device, inode)``,
     for :func:`check_same_file` before the rename."""
-    if not append:
-        remove(path)
-    fd = append_fd(path, create=not append)
+    if append:
+        fd = append_fd(path, create=False)
+    else:
+        try:  # the common case: nothing there (one system call fewer than removing first)
+            fd = new_exclusive(path)
+        except FileExistsError:  # a file, a link, a FIFO...: removed, never written through
+            remove(path)
+            fd = new_exclusive(path)
     info = os.fstat(fd)
     return fd, (info.st_dev, info.st_ino)
 

@@ -1,4 +1,4 @@
-"""API calls straight to the aiohttp transport: the fast path of :mod:`._send` on asyncio.
+"""API calls and download GETs straight to the aiohttp transport: the fast path on asyncio.
 
 ``httpx.AsyncClient.send`` spends about 150 µs of CPU on a small API call above the
 transport (request merging, the auth generator, the redirect loop, a streamed body and its
@@ -19,9 +19,13 @@ Requester sends on the client's own pool with the client's own bearer auth,
   was sent when first asked for (most answers are never asked);
 * errors: aiohttp's, mapped to httpx's by the transport's one table.
 
+:func:`stream_direct` does the same for a download's GET (``http.stream``): the answer's
+body is left to be streamed, and each redirect's body is read and closed first, as httpx
+does when streaming.
+
 :func:`direct_route` says when this applies; everything else (a client or transport the
 caller brought, event hooks, mounts such as proxies from the environment, cookies in the
-jar, a call with its own auth or a streamed body) goes through ``httpx.AsyncClient.send``.
+jar, a call with its own auth or a streamed API body) goes through ``httpx.AsyncClient``.
 """
 
 from __future__ import annotations
