@@ -229,7 +229,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; return the response with its body still to be streamed."""
-        session = self._session or self._start()
         timeout = request.extensions.get("timeout", {})
         headers = CIMultiDict(request.headers.multi_items())
         data: bytes | httpx.AsyncByteStream | None
@@ -242,17 +241,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data = request.stream  # type: ignore[assignment]
                 headers.popall("Transfer-Encoding", None)  # aiohttp chunks it itself
         with _mapped(request):
-            url = self.wire_url(request.url)
-            response = await session.request(
+            response = await self._request(
                 request.method,
-                url,
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                compress=None,
-                timeout=self.timeout_for(timeout),
-                server_hostname=request.extensions.get("sni_hostname"),
-                ssl=self._tls(url),
+                self.wire_url(request.url),
+                headers,
+                data,
+                self.timeout_for(timeout),
+                request.extensions.get("sni_hostname"),
             )
         return httpx.Response(
             status_code=response.status,
@@ -279,18 +274,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         reading) are httpx's, as in :meth:`handle_async_request`; ``request()`` makes the
         ``httpx.Request`` they carry.
         """
-        session = self._session or self._start()
         try:  # (_mapped's work, inline: a context manager costs ~2 µs a call)
-            response = await session.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                compress=None,
-                timeout=timeout,
-                ssl=self._tls(url),
-            )
+            response = await self._request(method, url, headers, body, timeout)
             try:
                 content = await response.read()
             except BaseException:
@@ -322,17 +307,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         extensions and the body still to be streamed (its errors httpx's; closing it
         returns the connection to the pool once the body was read to the end): the direct
         path of downloads (:func:`._direct.stream_direct`)."""
-        session = self._session or self._start()
         try:
-            response = await session.request(
-                method,
-                url,
-                headers=headers,
-                allow_redirects=False,
-                compress=None,
-                timeout=timeout,
-                ssl=self._tls(url),
-            )
+            response = await self._request(method, url, headers, None, timeout)
         except _ERRORS as exc:
             raise _httpx_error(exc, request) from exc
         body = _Body(response, request)
@@ -344,6 +320,30 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         re-quote it, e.g. ``%2F`` -> ``/`` in a query, and a SigV4 signature covers the
         exact URL)."""
         return URL(str(url), encoded=True)
+
+    async def _request(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        data: object,
+        timeout: aiohttp.ClientTimeout,
+        server_hostname: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        """The transport's one aiohttp call (aiohttp's errors are the caller's to map):
+        no redirects followed, no compression, the TLS context for the URL."""
+        session = self._session or self._start()
+        return await session.request(
+            method,
+            url,
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            compress=None,
+            timeout=timeout,
+            server_hostname=server_hostname,
+            ssl=self._tls(url),
+        )
 
     def _tls(self, url: URL) -> ssl.SSLContext | bool:
         """The ``ssl`` argument of a request to ``url``: the SDK's shared context for https
