@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
 import httpx
+from _helpers import FakeClock as _FakeClock
 from _helpers import b64url  # noqa: F401 - re-exported for the flow tests
 from _helpers import make_jwt as _make_jwt
 
@@ -25,29 +24,11 @@ TOKEN_URL = DOMAIN + "oauth/token"
 REVOKE_URL = DOMAIN + "oauth/revoke"
 
 
-class FakeClock:
-    """A clock whose ``sleep`` records the wait and advances virtual time instantly."""
+class FakeClock(_FakeClock):
+    """The shared virtual clock, started at 1000 s (the flows treat small times as unset)."""
 
     def __init__(self, start: float = 1000.0) -> None:
-        self.t = start
-        self._start = start
-        # whole seconds, so HTTP-dates (1 s resolution) round-trip exactly
-        self.wall0 = datetime.now(timezone.utc).replace(microsecond=0)
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return self.wall0 + timedelta(seconds=self.t - self._start)
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-        await anyio.lowlevel.checkpoint()
+        super().__init__(start)
 
 
 def settings(**changes: Any) -> Settings:

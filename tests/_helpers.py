@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import anyio
 
 from earthscope_sdk_async import AsyncEarthScopeClient, RetryPolicy, Tokens
 from earthscope_sdk_async._stores import MemoryTokenStore
@@ -47,3 +49,29 @@ def make_jwt(claims: Mapping[str, Any], *, alg: str = "none") -> str:
     the fake server signs its own with ``earthscope_sdk_async.testing._jwt``)."""
     header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
     return f"{header}.{b64url(json.dumps(dict(claims)).encode())}.c2lnbmF0dXJl"
+
+
+class FakeClock:
+    """Virtual time: it moves only when told to (``advance``) or when something sleeps,
+    which returns at once and records the wait in ``sleeps``. ``now()`` starts at the
+    current whole second (so HTTP-dates, 1 s resolution, round-trip exactly)."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+        self._start = start
+        self.wall = datetime.now(timezone.utc).replace(microsecond=0)
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def now(self) -> datetime:
+        return self.wall + timedelta(seconds=self.t - self._start)
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += max(0.0, seconds)
+        await anyio.lowlevel.checkpoint()

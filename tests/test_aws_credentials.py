@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import anyio
 import anyio.lowlevel
 import pytest
+from _helpers import FakeClock
 
 from earthscope_sdk_async import (
     ApiError,
@@ -24,24 +25,6 @@ from earthscope_sdk_async.testing import FakeEarthScope
 pytestmark = pytest.mark.usefixtures("http_backend")
 
 V2 = "s3-miniseed-v2"
-
-
-class FakeClock:
-    """Virtual time that only moves when told to (or when something sleeps)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.wall = datetime.now(timezone.utc)
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return self.wall + timedelta(seconds=self.t)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 def make_client(fake: FakeEarthScope, clock: FakeClock | None = None) -> AsyncEarthScopeClient:

@@ -12,6 +12,7 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 import pytest
+from _helpers import FakeClock
 
 from earthscope_sdk_async import (
     ApiError,
@@ -28,26 +29,6 @@ from earthscope_sdk_async.testing import FakeEarthScope
 
 # every API call here runs on both HTTP backends (aiohttp: the direct path)
 pytestmark = pytest.mark.usefixtures("http_backend")
-
-
-class FakeClock:
-    """Virtual time: sleeping advances it at once (and records the wait)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.wall = datetime.now(timezone.utc).replace(microsecond=0)
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return self.wall + timedelta(seconds=self.t)
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 class SignallingClock(ScaledClock):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import anyio
 import anyio.lowlevel
 import pytest
+from _helpers import FakeClock
 
 from earthscope_sdk_async import (
     ApiError,
@@ -19,24 +18,6 @@ from earthscope_sdk_async.testing import FakeEarthScope
 
 # every API call here runs on both HTTP backends (aiohttp: the direct path)
 pytestmark = pytest.mark.usefixtures("http_backend")
-
-
-class FakeClock:
-    """Virtual time that only moves when told to (or when something sleeps)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.wall = datetime.now(timezone.utc)
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return self.wall + timedelta(seconds=self.t)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 def make_client(

@@ -3,13 +3,12 @@ keys, checked by moto), and S3's ExpiredToken forces a refresh and a retry."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import anyio.lowlevel
 import httpx
 import pytest
 from _dropoff_support import MIB, Recorder, dropoff_bucket, get_object, random_file
+from _helpers import FakeClock
 from _moto import MotoS3
 
 from earthscope_sdk_async import (
@@ -24,24 +23,6 @@ from earthscope_sdk_async._dropoff._s3api import MultipartApi
 from earthscope_sdk_async._retry import SharedPause
 from earthscope_sdk_async._s3._url import S3Endpoint
 from earthscope_sdk_async.testing import FakeEarthScope
-
-
-class FakeClock:
-    """Virtual time that moves only when told to (or when something sleeps)."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.wall = datetime.now(timezone.utc)
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return self.wall + timedelta(seconds=self.t)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await anyio.lowlevel.checkpoint()
 
 
 def key_id(request: httpx.Request) -> str:
