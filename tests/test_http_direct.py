@@ -26,6 +26,7 @@ from _helpers import make_client as fake_client
 from earthscope_sdk_async import (
     ApiError,
     AsyncEarthScopeClient,
+    ConfigError,
     MemoryTokenStore,
     RetryPolicy,
     Settings,
@@ -100,6 +101,27 @@ async def test_params_json_and_headers_as_httpx_sends_them(echo: EchoServer) -> 
     assert seen["headers"]["content-type"] == "application/json"
     assert seen["headers"]["x-custom"] == "v"
     assert seen["headers"]["accept"] == "application/json"  # the call's, not the default
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-A": "a\r\nInjected: 1"},  # header injection
+        {"X-A": "a\nb"},
+        {"X A": "b"},  # not a token
+        {"X-A:": "b"},
+        {"X-A": "é"},  # not ASCII (httpx would raise UnicodeEncodeError)
+        {"X-A": "a\x00b"},
+    ],
+)
+async def test_invalid_headers_are_refused_before_sending(
+    echo: EchoServer, headers: dict[str, str]
+) -> None:
+    async with client_of(echo) as client:
+        with pytest.raises(ConfigError, match="invalid") as info:
+            await client.requester.request("GET", "echo", headers=headers)
+    assert echo.seen == []  # nothing was sent
+    assert "Injected: 1" not in str(info.value)  # the value is never quoted
 
 
 async def test_gzip_answer_is_decoded(echo: EchoServer) -> None:
