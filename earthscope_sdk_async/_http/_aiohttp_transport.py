@@ -27,7 +27,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import aiohttp
 import httpx
@@ -36,25 +36,20 @@ from yarl import URL
 
 from ._tls import default_context
 
-if TYPE_CHECKING:
-    from ._direct import DirectRoute
-
 __all__ = ["AiohttpTransport"]
 
 
-class Fetched(NamedTuple):
-    """A whole answer, as :meth:`AiohttpTransport.fetch` read it."""
+class Answer(NamedTuple):
+    """An answer as :meth:`AiohttpTransport.fetch` (body read) or
+    :meth:`AiohttpTransport.open` (body to stream) got it."""
 
     status: int
     raw_headers: tuple[tuple[bytes, bytes], ...]
     """The headers as they came, (name, value), in order."""
-    reason: bytes | None
-    content: bytes
-    """The body, still encoded as sent."""
-    encoded: bool
-    """Whether a ``Content-Encoding`` header came (the body needs decoding)."""
-    sets_cookie: bool
-    """Whether a ``Set-Cookie`` header came."""
+    extensions: dict[str, object]
+    """httpx's response extensions (HTTP version, reason phrase)."""
+    body: bytes | httpx.AsyncByteStream
+    """The body still encoded as sent: read whole (``fetch``), or to stream (``open``)."""
 
 
 READ_BUFFER = 256 * 1024
@@ -156,8 +151,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """Send httpx requests through one ``aiohttp.ClientSession`` (created on first use, in
     the running event loop; close it with :meth:`aclose` on the same loop).
 
-    ``direct`` is the direct path of the client it carries (:mod:`._direct`), when it has
-    one.
 
     ``max_connections`` bounds the pool (``None``: unbounded); ``keepalive`` is how long an
     idle connection is kept, in seconds; ``verify`` is an ``ssl.SSLContext`` or a bool, as
@@ -177,7 +170,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # (plain http, as to a local server, never loads a CA bundle)
         self._ssl = verify
         self._session: aiohttp.ClientSession | None = None
-        self.direct: DirectRoute | None = None
+        self.direct: object = None
+        """The direct path of the client it carries, when it has one (a
+        :class:`._direct.DirectRoute`, set and read there)."""
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
@@ -265,12 +260,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body: bytes | None,
         timeout: aiohttp.ClientTimeout,
         request: Callable[[], httpx.Request],
-    ) -> Fetched:
+    ) -> Answer:
         """Send one request and read its whole answer: the direct path of API calls
-        (:mod:`._direct`), with no httpx object in between.
-
-        Returns the status, the headers, the reason phrase and the body (still encoded, as
-        sent); the connection goes back to the pool at once. Errors (while sending or
+        (:mod:`._direct`), with no httpx object in between. The connection goes back to the
+        pool at once. Errors (while sending or
         reading) are httpx's, as in :meth:`handle_async_request`; ``request()`` makes the
         ``httpx.Request`` they carry.
         """
@@ -284,16 +277,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except _ERRORS as exc:
             raise _httpx_error(exc, request) from exc
         response.release()
-        reason = response.reason.encode("latin-1", "replace") if response.reason else None
-        parsed = response.headers
-        return Fetched(
-            response.status,
-            response.raw_headers,
-            reason,
-            content,
-            "Content-Encoding" in parsed,
-            "Set-Cookie" in parsed,
-        )
+        return Answer(response.status, response.raw_headers, _extensions(response), content)
 
     async def open(
         self,
@@ -302,17 +286,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers: Mapping[str, str],
         timeout: aiohttp.ClientTimeout,
         request: Callable[[], httpx.Request],
-    ) -> tuple[int, tuple[tuple[bytes, bytes], ...], dict[str, object], httpx.AsyncByteStream]:
-        """Send a body-less request; return the status, the raw headers, the response
-        extensions and the body still to be streamed (its errors httpx's; closing it
-        returns the connection to the pool once the body was read to the end): the direct
-        path of downloads (:func:`._direct.stream_direct`)."""
+    ) -> Answer:
+        """Send a body-less request; its answer's body is left to stream (closing it returns
+        the connection to the pool once read to the end): the direct path of downloads
+        (:func:`._direct.stream_direct`). Errors are httpx's, as in :meth:`fetch`."""
         try:
             response = await self._request(method, url, headers, None, timeout)
         except _ERRORS as exc:
             raise _httpx_error(exc, request) from exc
         body = _Body(response, request)
-        return response.status, response.raw_headers, _extensions(response), body
+        return Answer(response.status, response.raw_headers, _extensions(response), body)
 
     @staticmethod
     def wire_url(url: httpx.URL) -> URL:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     import aiohttp
     from yarl import URL
 
-    from ._aiohttp_transport import AiohttpTransport, Fetched
-    from ._send import ApiCall
+    from ._aiohttp_transport import AiohttpTransport, Answer
+    from ._call import ApiCall
 
 __all__ = ["DirectRoute", "attach_direct_route", "direct_route", "send_direct", "stream_direct"]
 
@@ -109,9 +109,9 @@ class DirectRoute:
 
 def direct_route(http: httpx.AsyncClient) -> DirectRoute | None:
     """The direct path for ``http`` now, or ``None`` when its calls go through httpx."""
-    route: DirectRoute | None = getattr(http._transport, "direct", None)
+    route = getattr(http._transport, "direct", None)  # (set by attach_direct_route)
     if (
-        route is None
+        not isinstance(route, DirectRoute)
         or route.http is not http
         or http.is_closed  # httpx raises its usual error
         or http._cookies.jar._cookies  # type: ignore[attr-defined]  # httpx sends them
@@ -196,18 +196,33 @@ async def send_direct(route: DirectRoute, call: ApiCall, url: httpx.URL) -> http
     if call.params is not None or call.json is not None or call.headers:
         url, key, headers, body = _prepared(route, call, url)
     target, bearer = route.target(key, url)
+
+    def send(sent: dict[str, str]) -> Awaitable[httpx.Response]:
+        return _send(route, call.method, target, url, sent, body, call.timeout)
+
+    return await _authorized(route, bearer, headers, send)
+
+
+async def _authorized(
+    route: DirectRoute,
+    bearer: bool,
+    headers: dict[str, str],
+    send: Callable[[dict[str, str]], Awaitable[httpx.Response]],
+) -> httpx.Response:
+    """``send(headers)``, with the bearer token when ``bearer``; a 401 for that token
+    (EarthScopeAuth's rule) refreshes it once and sends once more (the refused answer is
+    closed first)."""
     if not bearer:
-        return await _send(route, call.method, target, url, headers, body, call.timeout)
+        return await send(headers)
     manager = route.auth.manager
     token = manager.cached_access_token() or await manager.get_access_token()
-    sent = {**headers, "Authorization": route.bearer(token)}
-    response = await _send(route, call.method, target, url, sent, body, call.timeout)
+    response = await send({**headers, "Authorization": route.bearer(token)})
     if response.status_code == 401:
         first = response.history[0] if response.history else response
         if should_retry(first.request, response):
+            await response.aclose()
             token = await manager.handle_rejected(token)
-            sent = {**headers, "Authorization": route.bearer(token)}
-            response = await _send(route, call.method, target, url, sent, body, call.timeout)
+            response = await send({**headers, "Authorization": route.bearer(token)})
     return response
 
 
@@ -249,73 +264,77 @@ async def _send(
     body: bytes | None,
     seconds: float | None,
 ) -> httpx.Response:
-    """Send once; follow a redirect with full httpx requests (rare)."""
+    """Send once and read the whole answer (following redirects)."""
     extension, timeout = route.timeout(seconds)
     sent = _Sent(method, url, headers, body, extension)  # (headers: never changed after)
     started = time.perf_counter()
     answer = await route.transport.fetch(method, target, headers, body, timeout, sent.request)
-    response = _answer(route, answer, sent, started)
+    response: httpx.Response = _response(route, answer, sent)
     if answer.status in _REDIRECTS and response.has_redirect_location:
-        return await _follow(route, response)
+        response = await _follow(route, response)
+        await response.aread()  # (decoded as httpx reads it)
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
     return response
 
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
-def _answer(
-    route: DirectRoute, answer: Fetched, sent: _Sent | httpx.Request, started: float
-) -> _Answer:
-    """The ``httpx.Response`` for what aiohttp read (its request: ``sent``, or built from
-    it when first asked for; ``elapsed`` counted from ``started``, as httpx counts it)."""
-    extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-    if answer.reason:
-        extensions["reason_phrase"] = answer.reason
-    # httpx.Headers as it keeps them, (name, lower-case name, value), filled without its
-    # per-header checks: names and values are bytes from the wire, as httpcore gives them
-    content = answer.content
+def _response(route: DirectRoute, answer: Answer, sent: _Sent) -> _Answer:
+    """The ``httpx.Response`` for what the transport got; its request is built from
+    ``sent`` when first asked for. A body read whole is decoded as httpx decodes it."""
+    body = answer.body
     response = _Answer(
         answer.status,
-        stream=httpx.ByteStream(content),
-        request=sent if isinstance(sent, httpx.Request) else None,
-        extensions=extensions,
+        stream=httpx.ByteStream(body) if isinstance(body, bytes) else body,
+        extensions=answer.extensions,
     )
-    response.headers._list = [(key, key.lower(), value) for key, value in answer.raw_headers]
-    if isinstance(sent, _Sent):
-        response._sent = sent
-    if answer.encoded:
-        response.read()  # decoded as httpx would (a DecodingError is an httpx error)
-    else:  # what read() does for a body with no encoding, without its generators
-        response._content = content
-        response._num_bytes_downloaded = len(content)
-        response.is_stream_consumed = True
-        response.is_closed = True
-    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-    http = route.http
-    if answer.sets_cookie:
-        http._cookies.extract_cookies(response)
-    response.default_encoding = http._default_encoding
+    response._sent = sent
+    names = _fill_headers(response, answer.raw_headers)
+    if isinstance(body, bytes):
+        if b"content-encoding" in names:
+            response.read()  # decoded as httpx would (a DecodingError is an httpx error)
+        else:  # what read() does for a body with no encoding, without its generators
+            response._content = body
+            response._num_bytes_downloaded = len(body)
+            response.is_stream_consumed = True
+            response.is_closed = True
+    _received(route, response, names)
     return response
 
 
+def _fill_headers(response: httpx.Response, raw_headers: Any) -> set[bytes]:
+    """Fill ``response.headers`` as httpx keeps them, (name, lower-case name, value),
+    without its per-header checks (names and values are bytes from the wire, as httpcore
+    gives them); return the lower-case names."""
+    items = response.headers._list = [(key, key.lower(), value) for key, value in raw_headers]
+    return {lower for _, lower, _ in items}
+
+
+def _received(route: DirectRoute, response: httpx.Response, names: set[bytes]) -> None:
+    """What the client does with every answer (whose lower-case header ``names`` are
+    given): keep its cookies, set its default encoding."""
+    http = route.http
+    if b"set-cookie" in names:
+        http._cookies.extract_cookies(response)
+    response.default_encoding = http._default_encoding
+
+
 async def _follow(route: DirectRoute, response: httpx.Response) -> httpx.Response:
-    """Follow ``response``'s redirects as ``httpx.AsyncClient`` does."""
+    """Follow ``response``'s redirects as ``httpx.AsyncClient`` does (each redirect's body
+    read and closed); the final answer's body is still to be read."""
     http: Any = route.http
     history = [response]
     while True:
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
         request: httpx.Request = http._build_redirect_request(response.request, response)
         if len(history) > http.max_redirects:
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
-        started = time.perf_counter()
-        answer = await route.transport.fetch(
-            request.method,
-            route.transport.wire_url(request.url),
-            dict(request.headers.multi_items()),
-            request.read() or None,  # (the replayed body of a 307/308, or nothing)
-            route.transport.timeout_for(request.extensions.get("timeout", {})),
-            lambda request=request: request,  # type: ignore[misc]
-        )
-        response = _answer(route, answer, request, started)
+        response = await route.transport.handle_async_request(request)
+        _received(route, response, {lower for _, lower, _ in response.headers._list})
         response.history = list(history)
         if not response.has_redirect_location:
             return response
@@ -341,69 +360,19 @@ async def stream_direct(
     sent = dict(route.headers)
     _update(sent, headers)
     target, bearer = route.target(None, parsed)  # (not kept: a download URL is used once)
-    token = None
-    if bearer:
-        manager = route.auth.manager
-        token = manager.cached_access_token() or await manager.get_access_token()
-        sent["Authorization"] = route.bearer(token)
-    response = await _open(route, target, parsed, sent)
+
+    async def send(headers: dict[str, str]) -> httpx.Response:
+        extension, timeout = route.timeout(None)
+        what = _Sent("GET", parsed, headers, None, extension)
+        answer = await route.transport.open("GET", target, headers, timeout, what.request)
+        response = _response(route, answer, what)
+        if answer.status in _REDIRECTS and response.has_redirect_location:
+            return await _follow(route, response)
+        return response
+
+    response = await _authorized(route, bearer, sent, send)
     try:
-        if token is not None and response.status_code == 401:
-            first = response.history[0] if response.history else response
-            if should_retry(first.request, response):
-                await response.aclose()
-                token = await route.auth.manager.handle_rejected(token)
-                sent = {**sent, "Authorization": route.bearer(token)}
-                response = await _open(route, target, parsed, sent)
         yield response
     finally:
         await response.aclose()
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-
-
-async def _open(
-    route: DirectRoute, target: URL, url: httpx.URL, headers: dict[str, str]
-) -> httpx.Response:
-    """GET ``url``; the answer with its body unread (redirects followed)."""
-    extension, timeout = route.timeout(None)
-    sent = _Sent("GET", url, headers, None, extension)
-    status, raw_headers, extensions, body = await route.transport.open(
-        "GET", target, headers, timeout, sent.request
-    )
-    response = _Answer(status, stream=body, extensions=extensions)
-    response.headers._list = [(key, key.lower(), value) for key, value in raw_headers]
-    response._sent = sent
-    _received(route, response)
-    if status in _REDIRECTS and response.has_redirect_location:
-        return await _follow_streamed(route, response)
-    return response
-
-
-def _received(route: DirectRoute, response: httpx.Response) -> None:
-    """What the client does with every answer's headers: keep its cookies, set the
-    default encoding."""
-    http = route.http
-    if any(lower == b"set-cookie" for _, lower, _ in response.headers._list):
-        http._cookies.extract_cookies(response)
-    response.default_encoding = http._default_encoding
-
-
-async def _follow_streamed(route: DirectRoute, response: httpx.Response) -> httpx.Response:
-    """Follow ``response``'s redirects as ``httpx.AsyncClient`` does when streaming (each
-    redirect's body read and closed); the final answer's body is still to be read."""
-    http: Any = route.http
-    history = [response]
-    while True:
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        request: httpx.Request = http._build_redirect_request(response.request, response)
-        if len(history) > http.max_redirects:
-            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
-        response = await route.transport.handle_async_request(request)
-        _received(route, response)
-        response.history = list(history)
-        if not response.has_redirect_location:
-            return response
-        history.append(response)

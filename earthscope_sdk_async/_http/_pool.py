@@ -32,7 +32,6 @@ __all__ = [
     "Backend",
     "chosen_backend",
     "grow_pool",
-    "is_ours",
     "new_http_client",
 ]
 
@@ -138,11 +137,6 @@ def new_http_client(
     _OURS.add(client)
     attach_direct_route(client)
     return client
-
-
-def is_ours(http: httpx.AsyncClient) -> bool:
-    """True for a client :func:`new_http_client` made (not one the caller brought)."""
-    return http in _OURS
 
 
 def grow_pool(http: httpx.AsyncClient, connections: int) -> None:

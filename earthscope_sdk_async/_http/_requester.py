@@ -15,7 +15,6 @@ from urllib.parse import urljoin
 
 import httpx
 
-from .._checks import check_headers
 from .._clock import Clock
 from .._errors import ApiError
 from .._manager import TokenManager
@@ -108,8 +107,6 @@ class Requester:
             ClientClosedError: the client was closed.
             ConfigError: an invalid URL or header (nothing was sent).
         """
-        if headers:
-            check_headers(headers)
         call = ApiCall(method.upper(), self.url(url_or_path), json, params, headers, retry, auth)
         if error is not None:
             call.error = error
@@ -138,8 +135,6 @@ class Requester:
             ApiError: a non-2xx answer (after retries, for retryable ones).
             TransportError: the network failed (after retries, where allowed).
         """
-        if headers:
-            check_headers(headers)
         call = ApiCall(method.upper(), self.url(url_or_path), None, params, headers, retry)
         call.timeout, call.consume = timeout, consume
         response = await send_with_retries(

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
 
-from .._api_errors import api_error_from_response
+from .._checks import check_headers
 from .._clock import Clock
 from .._errors import ApiError, ConfigError, TransportError
 from .._network_errors import API_SETTING, network_failure
@@ -32,7 +30,7 @@ from .._retry import (
     retryable_transport,
 )
 from .._retry_after import retry_after_seconds
-from .._urls import safe_url
+from ._call import ApiCall
 from ._direct import direct_route, send_direct
 
 __all__ = ["ApiCall", "send_with_retries"]
@@ -40,47 +38,13 @@ __all__ = ["ApiCall", "send_with_retries"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(repr=False, eq=False, slots=True)  # no repr: json/headers may hold personal data
-class ApiCall:
-    """What to send: everything ``httpx.AsyncClient.request`` needs, plus whether to retry.
-
-    Made by the Requester for one request and not changed once sent (not frozen: a frozen
-    dataclass costs a microsecond more to make, on every API call)."""
-
-    method: str
-    url: str
-    json: Any = None
-    params: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] | None = None
-    retry: bool = True
-    auth: httpx.Auth | None = None
-    """Replaces the client's bearer auth for this call (e.g. S3's SigV4); ``None``: the client's."""
-    error: Callable[[httpx.Response], ApiError] = api_error_from_response
-    """Turns an unsuccessful answer into the error to raise (S3 answers are S3Errors)."""
-    timeout: float | None = None
-    """Replaces the client's timeouts for this call (seconds)."""
-    consume: Callable[[httpx.Response], Awaitable[Any]] | None = None
-    """Reads a successful body instead of holding it (result in ``extensions["consumed"]``)."""
-
-    @property
-    def safe_url(self) -> str:
-        """The URL without its query string (which may carry signatures)."""
-        return safe_url(self.url)
-
-    def __str__(self) -> str:
-        """``"METHOD url-without-query"`` (what log lines and errors name)."""
-        return f"{self.method} {self.safe_url}"
-
-
 def _transport_error(call: ApiCall, exc: httpx.HTTPError) -> TransportError:
-    what = f"{call.method} {call.safe_url}"
-    return TransportError(network_failure(what, exc, setting=API_SETTING))
+    return TransportError(network_failure(str(call), exc, setting=API_SETTING))
 
 
 def _invalid_url(call: ApiCall, why: str) -> ConfigError:
     return ConfigError(
-        f"{call.method} {call.safe_url}: invalid URL ({why}); check the API URL in your "
-        "settings and the URL passed in"
+        f"{call}: invalid URL ({why}); check the API URL in your settings and the URL passed in"
     )
 
 
@@ -166,13 +130,13 @@ async def _attempt(
     except OverflowError:  # a URL httpx accepted but the socket layer refuses
         raise _invalid_url(call, "the socket layer refused it") from None
     except httpx.HTTPError as exc:
-        logger.debug("%s %s failed: %s", call.method, call.safe_url, type(exc).__name__)
+        logger.debug("%s failed: %s", call, type(exc).__name__)
         error = _transport_error(call, exc)
         error.__cause__ = exc
         return Failure(error, call.retry and retryable_transport(call.method, exc))
     if 200 <= response.status_code < 300:  # (response.is_success, minus two calls)
         return response
-    logger.debug("%s %s answered %d", call.method, call.safe_url, response.status_code)
+    logger.debug("%s answered %d", call, response.status_code)
     wait = retry_after_seconds(response.headers, now=clock.now())
     retryable = call.retry and retryable_status(
         call.method, response.status_code, has_retry_after=wait is not None
@@ -182,9 +146,9 @@ async def _attempt(
 
 def _missed(call: ApiCall, limit: float) -> Failure:
     """The failure of an attempt that missed its deadline."""
-    logger.debug("%s %s missed its %s s deadline", call.method, call.safe_url, limit)
+    logger.debug("%s missed its %s s deadline", call, limit)
     error = TransportError(
-        f"{call.method} {call.safe_url} did not complete within {limit:g} s (the "
+        f"{call} did not complete within {limit:g} s (the "
         "server is too slow or stalled); try again later"
     )
     return Failure(error, call.retry and is_idempotent(call.method))
@@ -194,7 +158,7 @@ def _paused_error(call: ApiCall, pause: SharedPause) -> ApiError:
     return ApiError(
         f"EarthScope API rate limit: this client's requests are paused for another "
         f"{pause.remaining():.1f} s (the server's Retry-After), longer than the retry policy "
-        f"allows; {call.method} {call.safe_url} was not sent. Try again later.",
+        f"allows; {call} was not sent. Try again later.",
         status_code=429,
         url=call.safe_url,
     )
@@ -214,9 +178,11 @@ async def send_with_retries(
     on a retryable answer) extends it for everyone.
 
     Raises:
-        ConfigError: the URL is invalid (nothing was sent).
+        ConfigError: the URL or a header is invalid (nothing was sent).
     """
     url = _check_url(http, call)
+    if call.headers:
+        check_headers(call.headers)
     return await retry(
         lambda: _attempt(http, call, url, clock, policy.max_total),
         policy=policy,
