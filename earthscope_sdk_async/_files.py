@@ -154,9 +154,15 @@ def check_regular(path: Path) -> None:
         raise _refuse(path, "it is not a regular file (a link?)")
 
 
-def new_exclusive(path: Path, mode: int = FILE_MODE) -> int:
-    """Create ``path`` (which must not exist, not even as a dangling link), mode ``mode``."""
-    return open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+def new_exclusive(path: Path | str, mode: int = FILE_MODE) -> int:
+    """Create ``path`` (which must not exist, not even as a dangling link), mode ``mode``.
+
+    ``O_CREAT | O_EXCL`` only ever makes a new, empty regular file with one link: a file,
+    link, FIFO or directory already at the path is ``FileExistsError`` (a link is never
+    followed), so no check on the descriptor is needed, and it cannot block."""
+    return os.open(
+        path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY, mode
+    )
 
 
 def ensure_private_dir(directory: Path) -> None:

@@ -17,7 +17,6 @@ before queueing it, so a worker goes from one response straight to its next requ
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import AsyncIterable, Iterable, Sized
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from .._checks import check_count, is_number
 from .._errors import ConfigError, DownloadError, EarthScopeError, TransportError
 from .._http._pool import grow_pool
 from ._checksum import ChecksumOption, Checksums
-from ._file import DEFAULT_STALL_TIMEOUT, FileJob, fetch_file
+from ._file import DEFAULT_STALL_TIMEOUT, Fetched, FileJob, fetch_file
 from ._paths import Locator, Spot, item_url, safe_url
 from ._progress import (
     ProgressCallback,
@@ -245,16 +244,20 @@ def _write_error(exc: OSError) -> DownloadError:
 async def _save(batch: _Batch, spot: Spot) -> DownloadResult:
     url, target = spot.url, spot.target
     expected = batch.job.checksums.expected(url)
-    with anyio.move_on_after(batch.per_file_timeout or math.inf) as scope:
-        fetched = await fetch_file(
-            batch.job, url, target, expected, spot.part_size, spot.part_etag, spot.part_mtime
-        )
-        return DownloadResult(
-            url, target, "downloaded", fetched.received, checksum=fetched.checksum
-        )
+    fetch = fetch_file(
+        batch.job, url, target, expected, spot.part_size, spot.part_etag, spot.part_mtime
+    )
+    if batch.per_file_timeout is None:  # (no cancel scope: one less per file)
+        return _downloaded(url, target, await fetch)
+    with anyio.move_on_after(batch.per_file_timeout) as scope:
+        return _downloaded(url, target, await fetch)
     assert scope.cancelled_caught
     raise TransportError(
         f"downloading {safe_url(url)} took longer than "
         f"per_file_timeout={batch.per_file_timeout} s; "
         "run again to resume it, or raise the timeout"
     )
+
+
+def _downloaded(url: str, target: Path, fetched: Fetched) -> DownloadResult:
+    return DownloadResult(url, target, "downloaded", fetched.received, checksum=fetched.checksum)

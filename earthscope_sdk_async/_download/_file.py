@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -120,7 +121,6 @@ class FileDownload:
         self.url = url
         self.target = target
         self.part = part_path(target)
-        self.safe_url = safe_url(url)
         self.route = job.route(url)
         self.offset = 0  # bytes of the .part on disk
         self.etag: str | None = None
@@ -133,6 +133,15 @@ class FileDownload:
         self.hashed = 0
         self.renamed = False  # the complete, verified .part is the target now
         self.digest: str | None = None  # the verified digest, once renamed
+
+    @property
+    def safe_url(self) -> str:
+        """The URL as messages and logs show it (see :func:`safe_url`)."""
+        return safe_url(self.url)
+
+    def __str__(self) -> str:
+        """``GET <safe URL>``: how log lines name this download (formatted when logged)."""
+        return f"GET {self.safe_url}"
 
     # -- the whole file ----------------------------------------------------------------
 
@@ -184,7 +193,7 @@ class FileDownload:
             self.attempt,
             policy=job.policy,
             clock=job.clock,
-            what=f"GET {self.safe_url}",
+            what=self,
             pause=job.pause,
             max_attempts=job.attempts,
             paused=self.paused,
@@ -233,15 +242,15 @@ class FileDownload:
                     return await self.on_416(response)
                 if not response.is_success:
                     return await _error_response(self.job, response, self.route)
-                self.etag = response.headers.get("etag")
-                self.ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
-                if _encoded(response):  # lengths and ranges count encoded bytes: restart
-                    self.ranges = False
-                expected = self.expected_length(response)
+                head = _Head(response.headers)
+                self.etag = head.etag
+                # (lengths and ranges would count encoded bytes: a coded body restarts)
+                self.ranges = head.ranges and not head.encoded
+                expected = self.expected_length(status, head)
                 if isinstance(expected, Failure):
                     await self.discard()
                     return expected
-                failure = await self.write_body(response, expected, stall)
+                failure = await self.write_body(response, head, expected, stall)
                 return failure if failure is not None else True
         except httpx.HTTPError as exc:
             return self.transport_failure(exc)
@@ -255,16 +264,16 @@ class FileDownload:
             headers["If-Range"] = self.etag
         return headers
 
-    def expected_length(self, response: httpx.Response) -> int | Failure | None:
+    def expected_length(self, status: int, head: _Head) -> int | Failure | None:
         """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
-        length = response.headers.get("content-length")
+        length = head.length
         expected = int(length) if length is not None and length.isdigit() else None
-        if response.status_code != 206 or _encoded(response):
-            if expected is None and not _encoded(response):
+        if status != 206 or head.encoded:
+            if expected is None and not head.encoded:
                 return self.total  # no length: the size an earlier answer announced, if any
-            self.total = expected if not _encoded(response) else self.total
+            self.total = expected if not head.encoded else self.total
             return expected
-        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        match = _TOTAL.match(head.content_range.strip())
         if match is None or match.group(1) is None or int(match.group(1)) != self.offset:
             self.offset = 0
             error = TransportError(f"GET {self.safe_url}: the server resumed at the wrong offset")
@@ -275,7 +284,7 @@ class FileDownload:
 
     async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
         """Range not satisfiable: complete when the size matches, else restart."""
-        match = _TOTAL.match(response.headers.get("content-range", "").strip())
+        match = _TOTAL.match(_Head(response.headers).content_range.strip())
         if match is not None and int(match.group(2)) == self.offset:
             return True
         await self.discard()
@@ -284,7 +293,7 @@ class FileDownload:
         return Failure(error, True, immediate=True)
 
     async def write_body(
-        self, response: httpx.Response, expected: int | None, stall: _Stall
+        self, response: httpx.Response, head: _Head, expected: int | None, stall: _Stall
     ) -> Failure | None:
         """Stream the body into the ``.part``; rename it when complete and verified. Never
         writes more than ``expected`` bytes: a longer body fails at once."""
@@ -300,7 +309,7 @@ class FileDownload:
         got = 0
         try:
             try:
-                async for piece in _pieces(response, self.safe_url):
+                async for piece in _pieces(response, head, self):
                     got += len(piece)
                     stall.progress(len(piece))
                     if expected is not None and got > expected:
@@ -361,7 +370,7 @@ class FileDownload:
             digest = self.hasher.hexdigest() if self.hasher is not None else None
             if digest != self.expected:
                 return
-        self.part.replace(self.target)
+        os.replace(self.part, self.target)  # (Path.replace would make a new Path)
         if self.recorded is not None:  # a validator from an earlier run or attempt
             drop_validator(self.target)
         self.renamed, self.digest = True, digest
@@ -419,24 +428,43 @@ class FileDownload:
         )
 
 
-def _encoded(response: httpx.Response) -> bool:
-    """True when the server applied a content coding although identity was asked for."""
-    return response.headers.get("content-encoding", "identity").strip().lower() not in (
-        "",
-        "identity",
-    )
+class _Head:
+    """The answer's headers a download reads, found in one pass over them (values decoded
+    as httpx decodes them, repeated ones joined with ``", "``, as ``headers.get`` does)."""
+
+    __slots__ = ("coding", "content_range", "encoded", "etag", "length", "ranges")
+
+    def __init__(self, headers: httpx.Headers) -> None:
+        found: dict[bytes, bytes] = {}
+        for name, value in headers.raw:
+            lower = name.lower()
+            if lower in _READ:
+                found[lower] = found[lower] + b", " + value if lower in found else value
+        text = {name: value.decode(headers.encoding) for name, value in found.items()}
+        self.etag: str | None = text.get(b"etag")
+        self.ranges = text.get(b"accept-ranges", "").lower() == "bytes"
+        self.length: str | None = text.get(b"content-length")
+        self.content_range: str = text.get(b"content-range", "")
+        self.coding: str = text.get(b"content-encoding", "identity")
+        self.encoded = self.coding.strip().lower() not in ("", "identity")
+        """True when the server applied a content coding although identity was asked for."""
 
 
-def _pieces(response: httpx.Response, where: str) -> AsyncIterator[bytes]:
+_READ = frozenset(
+    (b"etag", b"accept-ranges", b"content-length", b"content-range", b"content-encoding")
+)
+
+
+def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterator[bytes]:
     """The body's bytes exactly as sent, never decoded: a server that applies a content
     coding although identity was asked for gets its (compressed) bytes saved as they are,
     so a small answer can never expand into a huge file; a checksum then fails it."""
-    if _encoded(response):
+    if head.encoded:
         logger.warning(
-            "GET %s: the server sent Content-Encoding %r although identity was asked for; "
+            "%s: the server sent Content-Encoding %r although identity was asked for; "
             "saving the bytes as sent (not decoded)",
             where,
-            redact(response.headers.get("content-encoding", ""), limit=40),
+            redact(head.coding, limit=40),
         )
     return response.aiter_raw()
 

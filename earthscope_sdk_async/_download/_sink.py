@@ -31,7 +31,6 @@ import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import anyio
 
@@ -117,7 +116,7 @@ class BodySink:
         self._on_written = on_written
         self._pieces: list[bytes] = []
         self._pending = 0
-        self._file: IO[bytes] | None = None
+        self._fd: int | None = None  # the open .part (written with os.write, unbuffered)
         self._writer: _Writer | None = None
         self._finished = False
         self.written = 0
@@ -130,14 +129,15 @@ class BodySink:
         return self._pending >= CHUNK
 
     def _write(self, pieces: list[bytes]) -> None:
-        if self._file is None:  # never through a link, a FIFO or a hard link (see _files)
-            fd, self._identity = open_part(self._path, append=self._append)
-            self._file = os.fdopen(fd, "ab", buffering=0)
-        out, hasher = self._file, self._hasher
+        if self._fd is None:  # never through a link, a FIFO or a hard link (see _files)
+            self._fd, self._identity = open_part(self._path, append=self._append)
+        fd, hasher = self._fd, self._hasher
         for piece in pieces:
-            view = memoryview(piece)
-            while view:
-                view = view[out.write(view) :]
+            written = os.write(fd, piece)
+            if written < len(piece):  # (a short write: the rest, without copying)
+                view = memoryview(piece)[written:]
+                while view:
+                    view = view[os.write(fd, view) :]
             if hasher is not None:
                 hasher.update(piece)
 
@@ -151,8 +151,9 @@ class BodySink:
                 writer.check()
             self._write(pieces)
         finally:
-            if self._file is not None:
-                self._file.close()
+            if self._fd is not None:
+                fd, self._fd = self._fd, None
+                os.close(fd)
         if then is not None:
             check_same_file(self._path, self._identity)  # not swapped for a link since
             done = writer.done if writer is not None else self.written
@@ -175,7 +176,7 @@ class BodySink:
         self._pieces, self._pending = [], 0
         if final:
             self._finished = True
-            if self._writer is None and self._file is None and size <= INLINE:
+            if self._writer is None and self._fd is None and size <= INLINE:
                 self._close(pieces, then)  # a small body: in the loop (see the module doc)
             else:
                 with anyio.CancelScope(shield=True):
@@ -187,7 +188,7 @@ class BodySink:
             return
         if not size:
             return
-        if self._file is None:  # the first batch: written before anything else happens
+        if self._fd is None:  # the first batch: written before anything else happens
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._write, pieces)
             self.written += size
@@ -204,7 +205,7 @@ class BodySink:
     async def aclose(self) -> None:
         """Write what is still buffered and close the file, when no final flush did (an
         error or a cancel interrupted the body): every byte that arrived is kept."""
-        if self._finished or (self._file is None and self._writer is None and not self._pending):
+        if self._finished or (self._fd is None and self._writer is None and not self._pending):
             return
         with anyio.CancelScope(shield=True):
             await self.flush(final=True)
