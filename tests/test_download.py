@@ -4,7 +4,7 @@ concurrency, retries (shared 429 pause), resume, skip, atomic rename, path safet
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -260,7 +260,91 @@ async def test_async_iterable_is_consumed_lazily(
     async with make_client(fake) as client:
         report = await client.download(source(), tmp_path, concurrency=2)
     assert report.ok and len(report) == 30
-    assert max(lag) <= 2 * 2 + 2  # queue (2) + workers (2) + the item in hand, never all 30
+    assert max(lag) <= 2 + 1  # one item per worker (2), + the one being read: never all 30
+
+
+async def test_plain_generator_is_consumed_lazily(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    fake = fake_earthscope
+    fake.latency = 0.002
+    urls = [fake.add_file(f"g{i:02d}.bin", size=100) for i in range(30)]
+    lag: list[int] = []
+
+    def source() -> Iterator[str]:
+        for i, url in enumerate(urls):
+            lag.append(i - fake.count("files"))
+            yield url
+
+    async with make_client(fake) as client:
+        report = await client.download(source(), tmp_path, concurrency=3)
+    assert report.ok and len(report) == 30
+    assert [r.url for r in report] == urls
+    assert max(lag) <= 3 + 1
+
+
+class SourceBroke(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_failing_source_stops_the_batch_and_reraises(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, kind: str
+) -> None:
+    fake = fake_earthscope
+    urls = [fake.add_file(f"s{i}.bin", size=50_000) for i in range(3)]
+    later = fake.add_file("later.bin", size=10)
+
+    def plain() -> Iterator[str]:
+        yield from urls
+        raise SourceBroke("the listing failed")
+        yield later  # never reached
+
+    async def from_async() -> AsyncIterator[str]:
+        for url in plain():
+            yield url
+
+    source = plain() if kind == "sync" else from_async()
+    async with make_client(fake) as client:
+        with pytest.raises(SourceBroke, match="the listing failed"):  # itself, not a group
+            await client.download(source, tmp_path / "dest", concurrency=2)
+    for path in (
+        tmp_path / "dest"
+    ).iterdir():  # what was saved is complete; nothing after the error
+        assert path.name.endswith(".part") or path.read_bytes() == fake.file_bytes(path.name)
+    assert not file_requests(fake, "later.bin")
+
+
+async def test_skipping_many_existing_files_lets_other_tasks_run(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    fake = fake_earthscope
+    names = [f"e{i:04d}.bin" for i in range(600)]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    for name in names:
+        (dest / name).write_bytes(b"already here")
+    ticks = 0
+    seen: list[int] = []  # the other task's ticks when the batch read its first and last item
+
+    def source() -> Iterator[str]:
+        seen.append(ticks)
+        for name in names:
+            yield fake.url + "files/" + name
+        seen.append(ticks)
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with make_client(fake) as client, anyio.create_task_group() as group:
+        group.start_soon(other_task)
+        report = await client.download(source(), dest, concurrency=4)
+        group.cancel_scope.cancel()
+    assert len(report.skipped) == 600 and fake.count("files") == 0
+    assert seen[1] - seen[0] >= 100  # the event loop was never held for the whole batch
 
 
 async def test_progress_final_call(fake_earthscope: FakeEarthScope, tmp_path: Path) -> None:
