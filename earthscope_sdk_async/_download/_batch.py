@@ -140,11 +140,14 @@ async def run_download(
             route,
             stall_timeout,
         )
-        return await _run(
-            _Batch(job, root, overwrite, per_file_timeout, tracker, Locator(root, overwrite)),
-            urls,
-            concurrency,
-        )
+        try:
+            return await _run(
+                _Batch(job, root, overwrite, per_file_timeout, tracker, Locator(root, overwrite)),
+                urls,
+                concurrency,
+            )
+        finally:
+            job.disk.close()
     finally:
         if bar is not None:
             bar.close()

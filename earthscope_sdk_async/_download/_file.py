@@ -31,7 +31,7 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +47,7 @@ from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status,
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
 from ._checksum import Checksums, Hasher, hash_prefix
+from ._disk import Disk
 from ._paths import part_path
 from ._resume import (
     Resume,
@@ -94,6 +95,8 @@ class FileJob:
     """Where each item's requests go (the hook for ``s3://``)."""
     stall: float | None = DEFAULT_STALL_TIMEOUT
     """Seconds in which a response must bring at least ``STALL_BYTES`` (or its end)."""
+    disk: Disk = field(default_factory=Disk)
+    """Where the batch's small files are written (the event loop, or a thread)."""
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,9 @@ class FileDownload:
         # a cancel): the common, complete download pays nothing for it. A stale validator is
         # safe (If-Range then gets a 200 and the file restarts); a missing one falls back to
         # a HEAD.
-        sink = BodySink(self.part, appending, hasher, self.on_written(hasher is not None))
+        sink = BodySink(
+            self.part, appending, hasher, self.on_written(hasher is not None), self.job.disk
+        )
         got = 0
         try:
             try:

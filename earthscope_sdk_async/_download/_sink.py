@@ -26,6 +26,7 @@ every byte that arrived and resumes after it.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -36,6 +37,7 @@ import anyio
 
 from .._files import check_same_file, open_part
 from ._checksum import Hasher
+from ._disk import Disk
 
 __all__ = ["CHUNK", "BodySink"]
 
@@ -108,8 +110,10 @@ class BodySink:
         append: bool,
         hasher: Hasher | None,
         on_written: Callable[[int], None],
+        disk: Disk | None = None,
     ) -> None:
         self._path = path
+        self._disk = disk if disk is not None else Disk()
         self._append = append
         self._identity = (0, 0)
         self._hasher = hasher
@@ -177,7 +181,8 @@ class BodySink:
         if final:
             self._finished = True
             if self._writer is None and self._fd is None and size <= INLINE:
-                self._close(pieces, then)  # a small body: in the loop (see the module doc)
+                # a small body: in the loop, or a thread when the disk is slow (see _disk)
+                await self._disk.write(functools.partial(self._close, pieces, then))
             else:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._close, pieces, then)

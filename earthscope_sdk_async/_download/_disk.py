@@ -1,0 +1,117 @@
+"""Where a batch writes its small files: from the event loop while the file system is fast,
+in a writer thread of the batch once it is slow.
+
+Writing a small body from the event loop (open, write, close, rename: see :mod:`._sink`)
+costs less than any thread hand-off on a fast file system (tmpfs, a local SSD: tens of
+microseconds a file). But creating a file can cost a millisecond or more (a busy ext4
+journal, a virtual disk, a network file system, an antivirus on Windows), and an event loop
+blocked that long reads no response meanwhile: the batch then runs at the disk's pace *plus*
+the network's. :class:`Disk` times its batch's small writes (a moving average); above
+:data:`SLOW` a file they move to one writer thread, fed through a queue, so the loop keeps
+reading responses while the disk works, and they come back to the loop once the average
+falls under half of it. One thread, because creations in one directory are serialised by
+the kernel anyway (threads racing for that lock only burn the CPU the event loop needs),
+and fed directly (not through a thread pool whose next job waits for the event loop), so
+the disk never waits for the loop either. Each write's task waits for its own write, so a
+failed write still fails its file, and no more bodies wait than there are workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import anyio
+
+__all__ = ["SLOW", "Disk"]
+
+SLOW = 250e-6
+"""Seconds per small file above which the writes leave the event loop."""
+_WEIGHT = 0.125
+"""How much each new timing moves the average."""
+
+_Job = tuple[Callable[[], None], Callable[[Callable[[], object]], object], "_Done"]
+
+
+class _Done:
+    """One queued write's outcome, and the event its task waits on."""
+
+    __slots__ = ("error", "event")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.error: BaseException | None = None
+
+
+class Disk:
+    """Runs a batch's small-file writes where they cost the event loop least. Call
+    :meth:`close` when the batch ends (its thread, if any, then exits)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self.pace = 0.0
+        """The moving average of a small file's write, in seconds."""
+        self.threaded = False
+        """Whether the writes go to the writer thread now."""
+        self._jobs: queue.SimpleQueue[_Job | None] | None = None
+
+    async def write(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (blocking file system calls) to its end, even if cancelled."""
+        if not self.threaded:
+            self._timed(work)  # (no checkpoint: a cancel cannot land in the middle)
+            return
+        jobs = self._jobs if self._jobs is not None else self._start()
+        done = _Done()
+        jobs.put((work, _soon(), done))
+        with anyio.CancelScope(shield=True):
+            await done.event.wait()
+        if done.error is not None:
+            raise done.error
+
+    def close(self) -> None:
+        """Let the writer thread (if any) finish its queue and exit."""
+        if self._jobs is not None:
+            self._jobs.put(None)
+            self._jobs = None
+
+    def _start(self) -> queue.SimpleQueue[_Job | None]:
+        jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=self._serve, args=(jobs,), name="earthscope-disk", daemon=True
+        )
+        thread.start()
+        self._jobs = jobs
+        return jobs
+
+    def _serve(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
+        while (job := jobs.get()) is not None:
+            work, soon, done = job
+            try:
+                self._timed(work)
+            except BaseException as exc:  # handed to the waiting task
+                done.error = exc
+            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits
+                soon(done.event.set)
+
+    def _timed(self, work: Callable[[], None]) -> None:
+        started = self._clock()
+        try:
+            work()
+        finally:
+            self.pace += (self._clock() - started - self.pace) * _WEIGHT
+            self.threaded = self.pace > (SLOW / 2 if self.threaded else SLOW)
+
+
+def _soon() -> Callable[[Callable[[], object]], object]:
+    """A function that runs a callable soon in this event loop, from any thread, without
+    waiting for it."""
+    try:
+        return asyncio.get_running_loop().call_soon_threadsafe
+    except RuntimeError:  # not asyncio: trio, the other backend anyio runs on
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
