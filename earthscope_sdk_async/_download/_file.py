@@ -316,7 +316,8 @@ class FileDownload:
             try:
                 async for piece in _pieces(response, head, self):
                     got += len(piece)
-                    stall.progress(len(piece))
+                    if got != expected:  # (complete: no more waiting for the network)
+                        stall.progress(len(piece))
                     if expected is not None and got > expected:
                         break  # longer than announced: nothing past the announced end is saved
                     if sink.add(piece):

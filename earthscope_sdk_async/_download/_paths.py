@@ -201,33 +201,34 @@ class Locator:
             OSError: the directory cannot be created.
         """
         url, name, parts = _checked_name(item)
-        target = self._dest.joinpath(*parts)
+        nested = len(parts) > 1
+        target = self._dest.joinpath(*parts) if nested else self._dest / name
         found = _stat(target, follow=False)
         link = found is not None and stat.S_ISLNK(found.st_mode)
-        if len(parts) > 1 or link:
+        if nested or link:
             _check_inside(url, name, target, self._root)
             if link:
                 found = _stat(target, follow=True)
         if not self._overwrite and found is not None and stat.S_ISREG(found.st_mode):
             return Spot(url, target, found.st_size, 0)
-        if target.parent not in self._made:
+        if nested and target.parent not in self._made:  # (a plain name's is dest)
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
-        part_file = part_path(target)
+        part_file = f"{target}{PART_SUFFIX}"  # (part_path(target), without a new Path)
         part = _stat(part_file, follow=False)  # a link is not a partial file of ours
         if part is None:
             return Spot(url, target, None, 0)
         if not stat.S_ISREG(part.st_mode) or part.st_nlink > 1:
             # a link (symbolic or hard), a FIFO... at our .part name: removed (never followed
             # or appended to), and the download starts over
-            part_file.unlink()
+            os.unlink(part_file)
             return Spot(url, target, None, 0)
         if part.st_size == 0:
             return Spot(url, target, None, 0)
         return Spot(url, target, None, part.st_size, read_validator(target), part.st_mtime)
 
 
-def _stat(path: Path, *, follow: bool) -> os.stat_result | None:
+def _stat(path: Path | str, *, follow: bool) -> os.stat_result | None:
     """``path``'s status, ``None`` when it does not exist."""
     try:
         return os.stat(path, follow_symlinks=follow)
