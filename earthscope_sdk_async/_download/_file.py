@@ -40,7 +40,7 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
-from .._http._direct import direct_route, stream_direct
+from .._http._direct import direct_route, raw_body, stream_direct
 from .._network_errors import network_failure
 from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
@@ -472,7 +472,7 @@ def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterat
             where,
             redact(head.coding, limit=40),
         )
-    return response.aiter_raw()
+    return raw_body(response)
 
 
 class _Stall:
