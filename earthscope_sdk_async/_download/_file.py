@@ -99,7 +99,7 @@ class FileJob:
     """Where the batch's small files are written (the event loop, or a thread)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fetched:
     """A file saved: the bytes received (over every attempt), the verified digest if any."""
 
@@ -110,6 +110,25 @@ class Fetched:
 class FileDownload:
     """One file being downloaded: what is known about the remote file and the ``.part`` on
     disk, and the steps that move it forward (one GET, its body, the rename)."""
+
+    __slots__ = (
+        "digest",
+        "etag",
+        "expected",
+        "hashed",
+        "hasher",
+        "job",
+        "offset",
+        "part",
+        "ranges",
+        "received",
+        "recorded",
+        "renamed",
+        "route",
+        "target",
+        "total",
+        "url",
+    )
 
     def __init__(
         self,
@@ -478,6 +497,8 @@ def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterat
 class _Stall:
     """The stall bound of one attempt: a cancel scope whose deadline moves forward each
     time ``STALL_BYTES`` more bytes arrive (``seconds`` None: no bound)."""
+
+    __slots__ = ("_since", "scope", "seconds")
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds

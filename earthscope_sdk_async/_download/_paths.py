@@ -161,7 +161,7 @@ def resolve_target(item: object, dest: Path) -> tuple[str, Path]:
     return url, target
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spot:
     """Where an item goes and what is already there.
 

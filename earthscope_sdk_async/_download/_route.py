@@ -20,7 +20,7 @@ from .._errors import ApiError, DownloadError
 __all__ = ["Route", "Router", "direct"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """How to request one item: ``url``, ``auth`` (``None``: the client's bearer auth) and
     ``error`` (an unsuccessful response -> the error to report)."""

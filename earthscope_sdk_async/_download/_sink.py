@@ -104,6 +104,21 @@ class BodySink:
     first batch, so the file is written while the rest of the body arrives.
     """
 
+    __slots__ = (
+        "_append",
+        "_disk",
+        "_fd",
+        "_finished",
+        "_hasher",
+        "_identity",
+        "_on_written",
+        "_path",
+        "_pending",
+        "_pieces",
+        "_writer",
+        "written",
+    )
+
     def __init__(
         self,
         path: Path,
