@@ -8,6 +8,8 @@ orchestrator) and must be allowed to send it to 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import resource
@@ -50,10 +52,8 @@ def transport() -> None:
     """Import our HTTP transport (aiohttp when installed), which the client imports when it
     sends its first request, so that the measure is the fetch, not a one-off import
     (1.9.3 imports httpx when its client is made, before its measure starts)."""
-    try:
+    with contextlib.suppress(ImportError):  # (the aiohttp extra may not be installed)
         import earthscope_sdk_async._http._aiohttp_transport  # noqa: F401
-    except ImportError:  # pragma: no cover - the aiohttp extra is not installed
-        pass
 
 
 def kwargs(scenario: str) -> dict[str, object]:

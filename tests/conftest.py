@@ -73,6 +73,18 @@ def http_backend(
     return backend
 
 
+@pytest.fixture(params=["fast-disk", "slow-disk"])
+def disk_pace(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a download test with every write made where a fast disk gets it (the event
+    loop) and where a slow one does (writer threads): see ``_download/_disk.py``."""
+    from earthscope_sdk_async._download import _disk
+
+    slow = request.param == "slow-disk"
+    monkeypatch.setattr(_disk, "SLOW", 0.0 if slow else float("inf"))
+    monkeypatch.setattr(_disk, "SLOW_MIB", 0.0 if slow else float("inf"))
+    return str(request.param)
+
+
 @pytest.fixture
 def fake(fake_earthscope: FakeEarthScope) -> FakeEarthScope:
     """The plugin's ``fake_earthscope`` (a default FakeEarthScope), by its short name; a

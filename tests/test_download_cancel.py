@@ -25,6 +25,7 @@ from earthscope_sdk_async.testing import FakeEarthScope
 # is covered by test_download.py::test_cancellation_leaves_only_part_files.
 
 ROUNDS = 6
+pytestmark = pytest.mark.usefixtures("disk_pace")  # writes from the loop, and from threads
 
 
 def listing(dest: Path) -> set[str]:

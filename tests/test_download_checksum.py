@@ -16,7 +16,8 @@ from earthscope_sdk_async._client._sync_client import EarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
 from earthscope_sdk_async.testing import FakeEarthScope
 
-pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+# httpcore, and aiohttp on asyncio; writes from the event loop, and from writer threads
+pytestmark = pytest.mark.usefixtures("http_backend", "disk_pace")
 
 
 def sha256(data: bytes) -> str:

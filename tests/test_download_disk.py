@@ -147,3 +147,82 @@ async def test_downloads_through_the_writer_thread_are_complete(
     for name in names:
         assert (dest / name).read_bytes() == fake.file_bytes(name)
     assert "earthscope-disk" in writers
+
+
+def spy_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that write body pieces (``BodySink._write``)."""
+    from earthscope_sdk_async._download import _sink
+
+    writers: list[str] = []
+    write = _sink.BodySink._write
+
+    def traced(self: _sink.BodySink, pieces: list[bytes]) -> None:
+        if pieces:
+            writers.append(threading.current_thread().name)
+        write(self, pieces)
+
+    monkeypatch.setattr(_sink.BodySink, "_write", traced)
+    return writers
+
+
+async def large_download(fake: FakeEarthScope, dest: Path, **options: object) -> None:
+    url = fake.add_file("large.bin", size=5 * 1024 * 1024 + 123)
+    async with make_client(fake) as client:
+        report = await client.download([url], dest, **options)  # type: ignore[arg-type]
+    assert report.ok, report[0].error
+    assert (dest / "large.bin").read_bytes() == fake.file_bytes("large.bin")
+    assert sorted(p.name for p in dest.iterdir()) == ["large.bin"]
+
+
+@pytest.mark.usefixtures("http_backend")
+async def test_large_bodies_are_written_from_the_loop_while_the_disk_is_fast(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_disk, "SLOW_MIB", float("inf"))  # every disk counts as fast
+    writers = spy_writes(monkeypatch)
+    await large_download(fake_earthscope, tmp_path / "dest")
+    assert len(writers) > 1 and set(writers) == {threading.current_thread().name}
+
+
+@pytest.mark.usefixtures("http_backend")
+async def test_large_bodies_go_to_a_writer_thread_when_the_disk_is_slow(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_disk, "SLOW_MIB", 0.0)  # every disk counts as slow
+    writers = spy_writes(monkeypatch)
+    await large_download(fake_earthscope, tmp_path / "dest")
+    assert writers[0] == threading.current_thread().name  # the first batch, timed
+    assert "earthscope-writer" in writers[1:]  # then the body's writer thread
+    assert threading.current_thread().name not in writers[1:]
+
+
+@pytest.mark.usefixtures("http_backend")
+async def test_hashed_large_bodies_are_never_written_from_the_loop(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    monkeypatch.setattr(_disk, "SLOW_MIB", float("inf"))
+    writers = spy_writes(monkeypatch)
+    fake = fake_earthscope
+    url = fake.add_file("hashed.bin", size=3 * 1024 * 1024)
+    digest = hashlib.sha256(fake.file_bytes("hashed.bin")).hexdigest()
+    async with make_client(fake) as client:
+        report = await client.download([url], tmp_path / "dest", checksum={url: digest})
+    assert report.ok and report[0].checksum == digest
+    assert writers and threading.current_thread().name not in writers  # hashing: off the loop
+
+
+async def test_bulk_pace_switches_both_ways() -> None:
+    pace = Pace(0.0)
+    disk = Disk(pace)
+    write = disk.timed_bulk(lambda pieces: None)
+    mib = [b"x" * 1024 * 1024]
+    pace.seconds = _disk.SLOW_MIB * 8
+    for _ in range(5):
+        write(mib)
+    assert disk.bulk_threaded
+    pace.seconds = _disk.SLOW_MIB / 10
+    for _ in range(40):
+        write(mib)
+    assert not disk.bulk_threaded

@@ -17,7 +17,8 @@ from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
 from earthscope_sdk_async.testing import FakeEarthScope
 
-pytestmark = pytest.mark.usefixtures("http_backend")  # httpcore, and aiohttp on asyncio
+# httpcore, and aiohttp on asyncio; writes from the event loop, and from writer threads
+pytestmark = pytest.mark.usefixtures("http_backend", "disk_pace")
 
 FAST = dataclasses.replace(helpers.FAST, max_attempts=3)
 OLD = b"o" * 200_000

@@ -14,6 +14,12 @@ the kernel anyway (threads racing for that lock only burn the CPU the event loop
 and fed directly (not through a thread pool whose next job waits for the event loop), so
 the disk never waits for the loop either. Each write's task waits for its own write, so a
 failed write still fails its file, and no more bodies wait than there are workers.
+
+Large bodies follow the same rule per MiB (:meth:`Disk.timed_bulk`): while writing costs
+less than :data:`SLOW_MIB` a MiB (a page cache), each piece is written from the loop as it
+arrives, still hot in the CPU cache, as a plain aiohttp loop does; above it, the body's own
+writer thread takes ~1 MiB batches (see :mod:`._sink`), so a slow disk and the network
+overlap.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ __all__ = ["SLOW", "Disk"]
 
 SLOW = 250e-6
 """Seconds per small file above which the writes leave the event loop."""
+SLOW_MIB = 1e-3
+"""Seconds per MiB of a large body above which its writes leave the event loop (a page
+cache takes about 0.3 ms; a disk slower than ~1 GB/s then gets a writer thread)."""
+_MIB = 1024 * 1024
 _WEIGHT = 0.125
 """How much each new timing moves the average."""
 
@@ -57,6 +67,10 @@ class Disk:
         """The moving average of a small file's write, in seconds."""
         self.threaded = False
         """Whether the writes go to the writer thread now."""
+        self.bulk = 0.0
+        """The moving average of a large body's writes, in seconds per MiB."""
+        self.bulk_threaded = False
+        """Whether large bodies are written by writer threads now (else from the loop)."""
         self._jobs: queue.SimpleQueue[_Job | None] | None = None
 
     async def write(self, work: Callable[[], None]) -> None:
@@ -71,6 +85,21 @@ class Disk:
             await done.event.wait()
         if done.error is not None:
             raise done.error
+
+    def timed_bulk(self, write: Callable[[list[bytes]], None]) -> Callable[[list[bytes]], None]:
+        """``write`` (of a large body's pieces, in any thread), timed into :attr:`bulk`."""
+
+        def timed(pieces: list[bytes]) -> None:
+            started = self._clock()
+            write(pieces)
+            size = sum(map(len, pieces))
+            if size:
+                per_mib = (self._clock() - started) * _MIB / size
+                self.bulk += (per_mib - self.bulk) * _WEIGHT
+                limit = SLOW_MIB / 2 if self.bulk_threaded else SLOW_MIB
+                self.bulk_threaded = self.bulk > limit
+
+        return timed
 
     def close(self) -> None:
         """Let the writer thread (if any) finish its queue and exit."""

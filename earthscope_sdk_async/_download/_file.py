@@ -77,6 +77,8 @@ DEFAULT_STALL_TIMEOUT = 60.0
 STALL_BYTES = 1024
 """Progress that resets the stall clock: a trickle slower than this per ``stall_timeout``
 (e.g. one byte a second) counts as stalled, like silence."""
+_SLACK = 0.01
+"""How far (a fraction of ``stall_timeout``) the stall deadline may lag behind progress."""
 _TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
 
 
@@ -496,24 +498,37 @@ def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterat
 
 class _Stall:
     """The stall bound of one attempt: a cancel scope whose deadline moves forward each
-    time ``STALL_BYTES`` more bytes arrive (``seconds`` None: no bound)."""
+    time ``STALL_BYTES`` more bytes arrive (``seconds`` None: no bound).
 
-    __slots__ = ("_since", "scope", "seconds")
+    The deadline is moved at most once per ``_SLACK`` of the bound, and set that much later
+    each time: a fast body then reschedules the timer a hundred times per ``stall_timeout``
+    at most, not once per chunk, and an attempt is still never declared stalled before
+    ``seconds`` without progress (at most 1 % later)."""
+
+    __slots__ = ("_moved", "_since", "scope", "seconds")
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
-        deadline = math.inf if seconds is None else anyio.current_time() + seconds
-        self.scope = anyio.CancelScope(deadline=deadline)
         self._since = 0
+        if seconds is None:
+            self._moved = 0.0
+            self.scope = anyio.CancelScope()
+        else:
+            self._moved = anyio.current_time()
+            self.scope = anyio.CancelScope(deadline=self._moved + seconds * (1 + _SLACK))
 
     def progress(self, count: int) -> None:
         """``count`` more bytes arrived."""
-        if self.seconds is None:
+        seconds = self.seconds
+        if seconds is None:
             return
         self._since += count
         if self._since >= STALL_BYTES:
             self._since = 0
-            self.scope.deadline = anyio.current_time() + self.seconds
+            now = anyio.current_time()
+            if now >= self._moved + seconds * _SLACK:
+                self._moved = now
+                self.scope.deadline = now + seconds * (1 + _SLACK)
 
     def failure(self, where: str) -> Failure:
         """The (retryable) failure of a stalled attempt."""

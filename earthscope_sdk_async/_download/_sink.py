@@ -1,18 +1,22 @@
-"""Writing a body to its ``.part`` file: pieces gathered, without copying, into ~1 MiB
-writes (and hash updates) off the event loop, each shielded from cancellation.
+"""Writing a body to its ``.part`` file, without copying it, where it costs the event loop
+least (see :mod:`._disk` for the measure), each write shielded from cancellation.
 
-A body of at most :data:`INLINE` (256 KiB) is written at its end from the event loop: open,
-write, close and the caller's ``then`` (the rename of a complete file), with no checkpoint
-in between. A thread round trip per small file costs more than it saves: with 128 files in
-flight, 2,000 files of 16 KiB took 2.0 s with one worker-thread call each and 1.1 s written
-from the loop (tmpfs), and 3.6-4.3 s against 3.3-3.6 s on an ext4 disk where creating a
-file took 0.3-1 ms (the kernel serialises creations in one directory, so threads only add
-lock hand-offs). A body up to 1 MiB costs one worker-thread call at its end. A larger body
-gets a writer thread of its own after its first batch (written, and reported, by a
-worker-thread call), fed ~1 MiB batches through a queue of two while the event loop keeps
-reading, so disk and network overlap; the last call closes the file and runs ``then``. The
-pieces are written one by one to an unbuffered file (no join, no ``bytearray +=``: a body
-is never copied on its way to disk).
+A body of at most :data:`INLINE` (256 KiB) is written at its end in one go: open, write,
+close and the caller's ``then`` (the rename of a complete file), with no checkpoint in
+between, from the event loop while the file system is fast, by the batch's writer thread
+while creating files is slow. (A thread round trip per small file costs more than it
+saves on a fast disk: with 128 files in flight, 2,000 files of 16 KiB took 2.0 s with one
+worker-thread call each and 1.1 s written from the loop, on tmpfs.)
+
+A larger body is gathered into a ~1 MiB first batch. While the disk takes less than
+``SLOW_MIB`` a MiB and no checksum is being computed, that batch and then every piece as
+it arrives are written from the event loop (as a plain aiohttp loop writes: the bytes are
+still hot in the CPU cache, and no thread competes for the GIL or a core). On a slow disk,
+or while hashing, the first batch is written by a worker-thread call and the rest by a
+writer thread of the body's own, fed ~1 MiB batches through a queue of two while the loop
+keeps reading, so disk and network overlap; the last call closes the file and runs
+``then``. The pieces are written one by one with ``os.write`` (no join, no
+``bytearray +=``): a body is never copied on its way to disk.
 
 Why shielded: the body is read with ``async for piece in response.aiter_raw()``, a chain of
 async generators (httpx, then the transport). A cancel (Ctrl-C, a per-file timeout, a
@@ -106,11 +110,13 @@ class BodySink:
 
     __slots__ = (
         "_append",
+        "_bulk",
         "_disk",
         "_fd",
         "_finished",
         "_hasher",
         "_identity",
+        "_now",
         "_on_written",
         "_path",
         "_pending",
@@ -129,6 +135,7 @@ class BodySink:
     ) -> None:
         self._path = path
         self._disk = disk if disk is not None else Disk()
+        self._bulk = self._disk.timed_bulk(self._write)
         self._append = append
         self._identity = (0, 0)
         self._hasher = hasher
@@ -137,12 +144,22 @@ class BodySink:
         self._pending = 0
         self._fd: int | None = None  # the open .part (written with os.write, unbuffered)
         self._writer: _Writer | None = None
+        self._now = False  # a large body written piece by piece from the loop (a fast disk)
         self._finished = False
         self.written = 0
         """Bytes known to be in the file (a flush behind the writer thread)."""
 
     def add(self, piece: bytes) -> bool:
-        """Buffer ``piece`` (not copied); True when the buffer is due to be flushed."""
+        """Buffer ``piece`` (not copied); True when the buffer is due to be flushed. A large
+        body being written from the loop (a fast disk: see :mod:`._disk`) is written at once
+        instead, until the disk gets slow."""
+        if self._now:
+            size = len(piece)
+            self._bulk([piece])
+            self.written += size
+            self._on_written(size)
+            self._now = not self._disk.bulk_threaded
+            return False
         self._pieces.append(piece)
         self._pending += len(piece)
         return self._pending >= CHUNK
@@ -198,6 +215,9 @@ class BodySink:
             if self._writer is None and self._fd is None and size <= INLINE:
                 # a small body: in the loop, or a thread when the disk is slow (see _disk)
                 await self._disk.write(functools.partial(self._close, pieces, then))
+            elif self._now:  # a large body written from the loop: close it there too
+                self._now = False
+                self._close(pieces, then)
             else:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._close, pieces, then)
@@ -209,13 +229,17 @@ class BodySink:
         if not size:
             return
         if self._fd is None:  # the first batch: written before anything else happens
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._write, pieces)
+            if self._hasher is None and not self._disk.bulk_threaded:
+                self._bulk(pieces)  # a fast disk: from the loop, the rest piece by piece
+                self._now = not self._disk.bulk_threaded
+            else:  # (hashing, or a slow disk: off the loop)
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._bulk, pieces)
             self.written += size
             self._on_written(size)
             return
         if self._writer is None:
-            self._writer = _Writer(self._write, self.written)
+            self._writer = _Writer(self._bulk, self.written)
         self._writer.check()
         if not self._writer.offer(pieces):  # the disk is behind: wait for room
             with anyio.CancelScope(shield=True):
