@@ -9,7 +9,6 @@ orchestrator) and must be allowed to send it to 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-
 import json
 import os
 import resource
