@@ -172,9 +172,22 @@ class _Sent:
 
 
 class _Answer(httpx.Response):
-    """An ``httpx.Response`` whose ``request`` is made from what was sent on first use."""
+    """An ``httpx.Response`` whose ``request`` (made from what was sent) and ``elapsed`` (a
+    ``timedelta``) are built on first use."""
 
     _sent: _Sent | None = None
+    _seconds: float | None = None
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """The time from sending the request to the end of the answer (as httpx's)."""
+        if not hasattr(self, "_elapsed") and self._seconds is not None:
+            self._elapsed = datetime.timedelta(seconds=self._seconds)
+        return super().elapsed
+
+    @elapsed.setter
+    def elapsed(self, value: datetime.timedelta) -> None:
+        self._elapsed = value
 
     @property
     def request(self) -> httpx.Request:
@@ -279,8 +292,16 @@ async def _send(
     if answer.status in _REDIRECTS and response.has_redirect_location:
         response = await _follow(route, response)
         await response.aread()  # (decoded as httpx reads it)
-    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+    _took(response, time.perf_counter() - started)
     return response
+
+
+def _took(response: httpx.Response, seconds: float) -> None:
+    """Set ``response.elapsed`` (on a direct answer, when first read)."""
+    if isinstance(response, _Answer):
+        response._seconds = seconds
+    else:
+        response.elapsed = datetime.timedelta(seconds=seconds)
 
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
@@ -392,7 +413,7 @@ class stream_direct:
         response = self._response
         if response is not None:
             await response.aclose()
-            response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._started)
+            _took(response, time.perf_counter() - self._started)
 
 
 def raw_body(response: httpx.Response) -> AsyncIterator[bytes]:
