@@ -30,6 +30,7 @@ jar, a call with its own auth or a streamed API body) goes through ``httpx.Async
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -74,9 +75,21 @@ class DirectRoute:
         """The deadlines of this pool's attempts (``None`` before Python 3.11)."""
         self.headers: dict[str, str] = dict(http.headers.multi_items())
         """The client's default headers (a new client has no repeated header)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[float | None, tuple[dict[str, Any], aiohttp.ClientTimeout]] = {}
         self._targets: dict[str, tuple[URL, bool]] = {}
         self._bearer = ("", "")
+
+    def current_task(self) -> asyncio.Task[Any]:
+        """The running task (looked up in the pool's loop, remembered from the first call:
+        ``asyncio.current_task()`` would ask for the running loop, a system call on 3.11)."""
+        loop = self._loop
+        task = asyncio.current_task(loop) if loop is not None else None
+        if task is None:  # the first call (or another loop: then the right answer anyway)
+            self._loop = asyncio.get_running_loop()
+            task = asyncio.current_task(self._loop)
+        assert task is not None, "the direct path runs in a task"
+        return task
 
     def timeout(self, seconds: float | None) -> tuple[dict[str, Any], aiohttp.ClientTimeout]:
         """The timeout extension (httpx) and ClientTimeout (aiohttp) for a call's ``timeout``

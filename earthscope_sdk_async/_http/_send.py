@@ -107,9 +107,8 @@ async def _attempt(
         route = direct_route(http) if call.auth is None and call.consume is None else None
         deadlines = route.deadlines if route is not None else None
         if deadlines is not None:  # asyncio 3.11+: one timer for all the pool's attempts
-            task = asyncio.current_task()
-            assert task is not None
             assert route is not None
+            task = route.current_task()
             deadlines.start(task, limit)
             try:
                 response = await send_direct(route, call, url)
