@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 
 import _helpers as helpers
+import anyio
 import pytest
 
-from earthscope_sdk_async import ConfigError
+from earthscope_sdk_async import ConfigError, EarthScopeClient, MemoryTokenStore
 from earthscope_sdk_async._client import AsyncEarthScopeClient
 from earthscope_sdk_async._errors import DownloadError
 from earthscope_sdk_async.testing import FakeEarthScope
@@ -76,6 +78,38 @@ async def test_single_string_is_refused(
             await client.download(single, dest)  # type: ignore[arg-type]
     assert not dest.exists()  # nothing was done
     assert fake_earthscope.count("files") == 0
+
+
+@pytest.mark.parametrize("bad", [42, None, object(), 3.5])
+async def test_a_source_that_is_not_iterable_is_a_config_error(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, bad: object
+) -> None:
+    dest = tmp_path / "d"
+    async with make_client(fake_earthscope) as client:
+        with pytest.raises(ConfigError, match="must be an iterable") as caught:
+            await client.download(bad, dest)  # type: ignore[arg-type]
+        store = MemoryTokenStore(fake_earthscope.issue_tokens())
+        sync = EarthScopeClient(fake_earthscope.settings(), store=store)
+        try:
+            with pytest.raises(ConfigError, match=type(bad).__name__):
+                await anyio.to_thread.run_sync(sync.download, bad, dest)
+        finally:
+            await anyio.to_thread.run_sync(sync.close)
+    assert "urls" in str(caught.value)
+    assert not dest.exists()  # nothing was done
+    assert fake_earthscope.count("files") == 0
+
+
+async def test_an_iterable_whose_iter_fails_raises_its_own_error(
+    fake_earthscope: FakeEarthScope, tmp_path: Path
+) -> None:
+    class Broken:
+        def __iter__(self) -> Iterator[str]:
+            raise LookupError("the catalogue is unavailable")
+
+    async with make_client(fake_earthscope) as client:
+        with pytest.raises(LookupError, match="catalogue"):  # itself, not an exception group
+            await client.download(Broken(), tmp_path / "d")
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:99999/x", "http://[::1/x", "http://h:0/x"])

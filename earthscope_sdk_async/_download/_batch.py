@@ -93,9 +93,15 @@ def _check_options(
 
 
 def check_source(urls: object) -> None:
-    """:class:`ConfigError` for a single string where an iterable of URLs is expected."""
+    """:class:`ConfigError` for a single string, or anything but an iterable or async
+    iterable, where the items (URLs) are expected."""
     if isinstance(urls, (str, bytes, bytearray, memoryview)):
         raise ConfigError("urls must be an iterable of URLs (e.g. a list), not a single string")
+    if not isinstance(urls, (Iterable, AsyncIterable)):
+        raise ConfigError(
+            "urls must be an iterable (e.g. a list) or async iterable of URLs or "
+            f"(url, relative path) pairs, got {type(urls).__name__}"
+        )
 
 
 async def run_download(
@@ -158,8 +164,9 @@ _Located: TypeAlias = "Spot | DownloadResult"
 
 
 async def _run(batch: _Batch, urls: _Source, concurrency: int) -> DownloadReport:
+    feed = _Feed(urls)  # (before the task group: an error here is not wrapped in a group)
     async with anyio.create_task_group() as group:
-        feed = _Feed(urls, group.cancel_scope)
+        feed.scope = group.cancel_scope
         for _ in range(concurrency):
             group.start_soon(_worker, batch, feed)
     if feed.failure is not None:
@@ -175,8 +182,9 @@ class _Feed:
     round trips per file less); an async iterable is read under a lock. If the caller's
     iterable raises, the batch is cancelled and the error re-raised by :func:`_run`."""
 
-    def __init__(self, urls: _Source, scope: anyio.CancelScope) -> None:
-        self._scope = scope
+    def __init__(self, urls: _Source) -> None:
+        self.scope: anyio.CancelScope | None = None
+        """The batch's scope, cancelled if the input fails."""
         self._items = iter(urls) if not isinstance(urls, AsyncIterable) else None
         self._async = aiter(urls) if isinstance(urls, AsyncIterable) else None
         self._lock = anyio.Lock()
@@ -196,7 +204,8 @@ class _Feed:
                     item = await anext(self._async, _END) if self.failure is None else _END
         except Exception as exc:  # the caller's iterable failed: stop and re-raise it
             self.failure = exc
-            self._scope.cancel()
+            if self.scope is not None:
+                self.scope.cancel()
             return None
         if item is _END:
             return None
