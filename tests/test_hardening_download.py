@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
@@ -148,3 +149,29 @@ async def test_case6_body_longer_than_announced_fails_without_writing_it(
     assert "longer than" in str(report[0].error)
     assert not (tmp_path / "a.bin").exists()
     assert not part.exists() or part.stat().st_size <= len(BODY)
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "+5", " 5", "5.0", "0x10"])
+def test_a_content_length_of_other_than_ascii_digits_counts_as_unknown(value: str) -> None:
+    import httpx
+
+    from earthscope_sdk_async._clock import SystemClock
+    from earthscope_sdk_async._download._checksum import Checksums
+    from earthscope_sdk_async._download._file import FileDownload, FileJob, _Head
+    from earthscope_sdk_async._retry import SharedPause
+
+    clock = SystemClock()
+    job = FileJob(
+        cast(httpx.AsyncClient, None),  # (no request is made)
+        RetryPolicy(),
+        1,
+        SharedPause(clock),
+        clock,
+        lambda _count: None,
+        Checksums(None, "sha256"),
+    )
+    download = FileDownload(job, "https://example.com/f.bin", Path("f.bin"))
+    headers = httpx.Headers([(b"Content-Length", value.encode("utf-8"))])
+    # (h11 and aiohttp refuse such a header first; a transport that passed it through
+    # must not crash the download with a bare ValueError from int())
+    assert download.expected_length(200, _Head(headers)) is None

@@ -292,7 +292,9 @@ class FileDownload:
     def expected_length(self, status: int, head: _Head) -> int | Failure | None:
         """The body's length (``None`` if unknown), or a failure for a misplaced 206."""
         length = head.length
-        expected = int(length) if length is not None and length.isdigit() else None
+        expected = None  # (ASCII digits only: "²".isdigit() is True, and int() refuses it)
+        if length is not None and length.isascii() and length.isdigit():
+            expected = int(length)
         if status != 206 or head.encoded:
             if expected is None and not head.encoded:
                 return self.total  # no length: the size an earlier answer announced, if any
