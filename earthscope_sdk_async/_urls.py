@@ -58,7 +58,7 @@ def openable_url(url: object) -> str | None:
 @functools.lru_cache(maxsize=2048)
 def parsed_url(url: str) -> httpx.URL:
     """``httpx.URL(url)``, kept for the last 2,048 URLs: a download checks its item's URL
-    when it is queued and sends it a moment later (about 30 µs saved per file).
+    when its worker takes it and sends it a moment later (one parse per file, not two).
 
     Raises:
         httpx.InvalidURL: as ``httpx.URL`` raises it (not kept).

@@ -244,43 +244,31 @@ async def test_path_traversal_rejected(fake_earthscope: FakeEarthScope, tmp_path
     assert fake.count("files") == 1
 
 
-async def test_async_iterable_is_consumed_lazily(
-    fake_earthscope: FakeEarthScope, tmp_path: Path
+@pytest.mark.parametrize(("kind", "concurrency"), [("async", 2), ("sync", 3)])
+async def test_the_input_is_consumed_lazily(
+    fake_earthscope: FakeEarthScope, tmp_path: Path, kind: str, concurrency: int
 ) -> None:
     fake = fake_earthscope
     fake.latency = 0.002
-    urls = [fake.add_file(f"a{i:02d}.bin", size=100) for i in range(30)]
+    urls = [fake.add_file(f"{kind}{i:02d}.bin", size=100) for i in range(30)]
     lag: list[int] = []
 
-    async def source() -> AsyncIterator[str]:
+    def plain() -> Iterator[str]:
         for i, url in enumerate(urls):
             lag.append(i - fake.count("files"))
             yield url
 
-    async with make_client(fake) as client:
-        report = await client.download(source(), tmp_path, concurrency=2)
-    assert report.ok and len(report) == 30
-    assert max(lag) <= 2 + 1  # one item per worker (2), + the one being read: never all 30
-
-
-async def test_plain_generator_is_consumed_lazily(
-    fake_earthscope: FakeEarthScope, tmp_path: Path
-) -> None:
-    fake = fake_earthscope
-    fake.latency = 0.002
-    urls = [fake.add_file(f"g{i:02d}.bin", size=100) for i in range(30)]
-    lag: list[int] = []
-
-    def source() -> Iterator[str]:
-        for i, url in enumerate(urls):
-            lag.append(i - fake.count("files"))
+    async def from_async() -> AsyncIterator[str]:
+        for url in plain():
             yield url
 
+    source = plain() if kind == "sync" else from_async()
     async with make_client(fake) as client:
-        report = await client.download(source(), tmp_path, concurrency=3)
+        report = await client.download(source, tmp_path, concurrency=concurrency)
     assert report.ok and len(report) == 30
     assert [r.url for r in report] == urls
-    assert max(lag) <= 3 + 1
+    # one item per worker, + the one being read: never all 30
+    assert max(lag) <= concurrency + 1
 
 
 class SourceBroke(Exception):

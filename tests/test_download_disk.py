@@ -40,7 +40,7 @@ async def test_fast_writes_stay_in_the_event_loop() -> None:
     threads: list[int] = []
     for _ in range(50):
         await disk.write(lambda: threads.append(threading.get_ident()))
-    assert set(threads) == {threading.get_ident()} and not disk.threaded
+    assert set(threads) == {threading.get_ident()} and not disk.files.slow
 
 
 async def test_slow_writes_move_to_one_thread_and_come_back() -> None:
@@ -51,7 +51,7 @@ async def test_slow_writes_move_to_one_thread_and_come_back() -> None:
     try:
         for _ in range(5):
             await disk.write(lambda: where.append(threading.get_ident()))
-        assert disk.threaded and where[0] == here and where[-1] != here
+        assert disk.files.slow and where[0] == here and where[-1] != here
         async with anyio.create_task_group() as group:  # concurrent writes: one thread
             for _ in range(20):
                 group.start_soon(disk.write, lambda: where.append(threading.get_ident()))
@@ -59,7 +59,7 @@ async def test_slow_writes_move_to_one_thread_and_come_back() -> None:
         pace.seconds = SLOW / 10  # the disk got fast again: back to the loop
         for _ in range(40):
             await disk.write(lambda: where.append(threading.get_ident()))
-        assert not disk.threaded and where[-1] == here
+        assert not disk.files.slow and where[-1] == here
     finally:
         disk.close()
 
@@ -69,7 +69,7 @@ async def test_a_failed_write_raises_in_its_task_and_the_thread_goes_on() -> Non
     try:
         for _ in range(5):
             await disk.write(lambda: None)
-        assert disk.threaded
+        assert disk.files.slow
 
         def fail() -> None:
             raise OSError(28, "No space left on device")
@@ -95,7 +95,7 @@ async def test_a_cancelled_task_still_waits_for_its_write() -> None:
     try:
         for _ in range(5):
             await disk.write(lambda: None)
-        assert disk.threaded
+        assert disk.files.slow
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as group:
                 group.start_soon(disk.write, slow_write)
@@ -221,8 +221,8 @@ async def test_bulk_pace_switches_both_ways() -> None:
     pace.seconds = _disk.SLOW_MIB * 8
     for _ in range(5):
         write(mib)
-    assert disk.bulk_threaded
+    assert disk.bulk.slow
     pace.seconds = _disk.SLOW_MIB / 10
     for _ in range(40):
         write(mib)
-    assert not disk.bulk_threaded
+    assert not disk.bulk.slow

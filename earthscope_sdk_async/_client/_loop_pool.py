@@ -11,13 +11,14 @@ generators before their loop stops. Nothing here keeps a reference to a loop.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Callable
 from weakref import WeakKeyDictionary, ref
 
 import anyio
 import httpx
 from anyio.lowlevel import RunVar
+
+from .._loop import running_asyncio_loop
 
 __all__ = [
     "LoopBinding",
@@ -52,15 +53,6 @@ def bound_here(owner: object, pool: httpx.AsyncClient) -> bool | None:
     if registry is None:
         return None
     return registry.get(owner) is pool
-
-
-def running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
-    """The running asyncio loop; ``None`` under trio or outside any loop (a C call: the
-    quick check before :func:`bound_here`, which asks sniffio and anyio)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _none() -> None:

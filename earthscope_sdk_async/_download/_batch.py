@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterable, Iterable, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -185,8 +185,12 @@ class _Feed:
     def __init__(self, urls: _Source) -> None:
         self.scope: anyio.CancelScope | None = None
         """The batch's scope, cancelled if the input fails."""
-        self._items = iter(urls) if not isinstance(urls, AsyncIterable) else None
-        self._async = aiter(urls) if isinstance(urls, AsyncIterable) else None
+        self._items: Iterator[object] | None = None
+        self._async: AsyncIterator[object] | None = None
+        if isinstance(urls, AsyncIterable):
+            self._async = aiter(urls)
+        else:
+            self._items = iter(urls)
         self._lock = anyio.Lock()
         self._next = 0
         self.failure: BaseException | None = None

@@ -24,7 +24,6 @@ overlap.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import queue
 import threading
@@ -32,6 +31,8 @@ import time
 from collections.abc import Callable
 
 import anyio
+
+from .._loop import soon_from_thread
 
 __all__ = ["SLOW", "Disk"]
 
@@ -57,30 +58,42 @@ class _Done:
         self.error: BaseException | None = None
 
 
+class _Pace:
+    """A moving average of timings, and whether it counts as slow: above ``limit`` when
+    it was fast, under half of it to count as fast again (no flapping at the limit)."""
+
+    __slots__ = ("average", "slow")
+
+    def __init__(self) -> None:
+        self.average = 0.0
+        self.slow = False
+
+    def note(self, value: float, limit: float) -> None:
+        """One more timing (``limit`` read at each call: tests change it)."""
+        self.average += (value - self.average) * _WEIGHT
+        self.slow = self.average > (limit / 2 if self.slow else limit)
+
+
 class Disk:
     """Runs a batch's small-file writes where they cost the event loop least. Call
     :meth:`close` when the batch ends (its thread, if any, then exits)."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self._clock = clock
-        self.pace = 0.0
-        """The moving average of a small file's write, in seconds."""
-        self.threaded = False
-        """Whether the writes go to the writer thread now."""
-        self.bulk = 0.0
-        """The moving average of a large body's writes, in seconds per MiB."""
-        self.bulk_threaded = False
-        """Whether large bodies are written by writer threads now (else from the loop)."""
+        self.files = _Pace()
+        """A small file's write, in seconds: slow means the batch's writer thread."""
+        self.bulk = _Pace()
+        """A large body's writes, in seconds per MiB: slow means its own writer thread."""
         self._jobs: queue.SimpleQueue[_Job | None] | None = None
 
     async def write(self, work: Callable[[], None]) -> None:
         """Run ``work`` (blocking file system calls) to its end, even if cancelled."""
-        if not self.threaded:
+        if not self.files.slow:
             self._timed(work)  # (no checkpoint: a cancel cannot land in the middle)
             return
         jobs = self._jobs if self._jobs is not None else self._start()
         done = _Done()
-        jobs.put((work, _soon(), done))
+        jobs.put((work, soon_from_thread(), done))
         with anyio.CancelScope(shield=True):
             await done.event.wait()
         if done.error is not None:
@@ -94,10 +107,7 @@ class Disk:
             write(pieces)
             size = sum(map(len, pieces))
             if size:
-                per_mib = (self._clock() - started) * _MIB / size
-                self.bulk += (per_mib - self.bulk) * _WEIGHT
-                limit = SLOW_MIB / 2 if self.bulk_threaded else SLOW_MIB
-                self.bulk_threaded = self.bulk > limit
+                self.bulk.note((self._clock() - started) * _MIB / size, SLOW_MIB)
 
         return timed
 
@@ -131,16 +141,4 @@ class Disk:
         try:
             work()
         finally:
-            self.pace += (self._clock() - started - self.pace) * _WEIGHT
-            self.threaded = self.pace > (SLOW / 2 if self.threaded else SLOW)
-
-
-def _soon() -> Callable[[Callable[[], object]], object]:
-    """A function that runs a callable soon in this event loop, from any thread, without
-    waiting for it."""
-    try:
-        return asyncio.get_running_loop().call_soon_threadsafe
-    except RuntimeError:  # not asyncio: trio, the other backend anyio runs on
-        import trio
-
-        return trio.lowlevel.current_trio_token().run_sync_soon
+            self.files.note(self._clock() - started, SLOW)

@@ -25,7 +25,6 @@ mismatch fails the file.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import math
@@ -42,6 +41,7 @@ import httpx
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
 from .._http._direct import direct_route, raw_body, stream_direct
+from .._loop import loop_clock
 from .._network_errors import network_failure
 from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
@@ -513,11 +513,11 @@ class _Stall:
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self._since = 0
-        self._now = _loop_clock()
+        self._moved = 0.0
         if seconds is None:
-            self._moved = 0.0
             self.scope = anyio.CancelScope()
         else:
+            self._now = loop_clock()
             self._moved = self._now()
             self.scope = anyio.CancelScope(deadline=self._moved + seconds * (1 + _SLACK))
 
@@ -541,16 +541,6 @@ class _Stall:
             "partial file is kept for a retry. Raise stall_timeout for very slow servers."
         )
         return Failure(error, True)
-
-
-def _loop_clock() -> Callable[[], float]:
-    """The clock of the running event loop, as ``anyio.current_time`` and cancel scope
-    deadlines read it (on asyncio the loop's ``time``, without anyio's backend lookup at
-    each call: the stall bound reads it for every chunk of a body)."""
-    try:
-        return asyncio.get_running_loop().time
-    except RuntimeError:  # not asyncio: trio
-        return anyio.current_time
 
 
 async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:

@@ -202,7 +202,7 @@ class Locator:
         """
         url, name, parts = _checked_name(item)
         nested = len(parts) > 1
-        target = self._dest.joinpath(*parts) if nested else self._dest / name
+        target = self._dest.joinpath(*parts)
         found = _stat(target, follow=False)
         link = found is not None and stat.S_ISLNK(found.st_mode)
         if nested or link:

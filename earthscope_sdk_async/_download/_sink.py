@@ -154,11 +154,9 @@ class BodySink:
         body being written from the loop (a fast disk: see :mod:`._disk`) is written at once
         instead, until the disk gets slow."""
         if self._now:
-            size = len(piece)
             self._bulk([piece])
-            self.written += size
-            self._on_written(size)
-            self._now = not self._disk.bulk_threaded
+            self._wrote(len(piece))
+            self._now = not self._disk.bulk.slow
             return False
         self._pieces.append(piece)
         self._pending += len(piece)
@@ -195,6 +193,12 @@ class BodySink:
             done = writer.done if writer is not None else self.written
             then(done + sum(map(len, pieces)))
 
+    def _wrote(self, size: int) -> None:
+        """``size`` more bytes are in the file (written from the event loop, or by a
+        worker-thread call it awaited)."""
+        self.written += size
+        self._on_written(size)
+
     def _account(self) -> None:
         """Report what the writer thread has written since the last call."""
         writer = self._writer
@@ -223,20 +227,18 @@ class BodySink:
                     await anyio.to_thread.run_sync(self._close, pieces, then)
             self._account()
             if size:
-                self.written += size
-                self._on_written(size)
+                self._wrote(size)
             return
         if not size:
             return
         if self._fd is None:  # the first batch: written before anything else happens
-            if self._hasher is None and not self._disk.bulk_threaded:
+            if self._hasher is None and not self._disk.bulk.slow:
                 self._bulk(pieces)  # a fast disk: from the loop, the rest piece by piece
-                self._now = not self._disk.bulk_threaded
+                self._now = not self._disk.bulk.slow
             else:  # (hashing, or a slow disk: off the loop)
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._bulk, pieces)
-            self.written += size
-            self._on_written(size)
+            self._wrote(size)
             return
         if self._writer is None:
             self._writer = _Writer(self._bulk, self.written)
