@@ -103,6 +103,21 @@ async def test_params_json_and_headers_as_httpx_sends_them(echo: EchoServer) -> 
     assert seen["headers"]["accept"] == "application/json"  # the call's, not the default
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_exactly_the_headers_httpx_sends(echo: EchoServer, method: str) -> None:
+    # aiohttp adds Accept, Accept-Encoding, User-Agent and Content-Type on its own when they
+    # are missing: both backends must put the same header names on the wire
+    async with client_of(echo) as client:
+        seen = await echoed(client, "echo", method=method)
+        custom = await echoed(client, "echo", method=method, headers={"Accept": "text/csv"})
+    expected = {"host", "accept", "accept-encoding", "connection", "user-agent", "authorization"}
+    if method == "POST":
+        expected.add("content-length")  # (an empty body: no Content-Type)
+    assert set(seen["headers"]) == expected
+    assert set(custom["headers"]) == expected
+    assert custom["headers"]["accept"] == "text/csv"
+
+
 @pytest.mark.parametrize(
     "headers",
     [
