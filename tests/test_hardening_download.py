@@ -71,6 +71,7 @@ async def test_case2_hard_linked_part_is_never_appended_to(
     assert final.read_bytes() == BODY and final.stat().st_nlink == 1
 
 
+@pytest.mark.usefixtures("http_backend")
 @pytest.mark.parametrize("action", ["drip", "drip_headers"])
 async def test_case6_trickling_download_stalls_then_fails_typed(
     fake_earthscope: FakeEarthScope, tmp_path: Path, action: str
@@ -86,6 +87,7 @@ async def test_case6_trickling_download_stalls_then_fails_typed(
     assert not (tmp_path / "slow.bin").exists()
 
 
+@pytest.mark.usefixtures("http_backend")
 async def test_case6_a_stall_is_retried(fake_earthscope: FakeEarthScope, tmp_path: Path) -> None:
     url = fake_earthscope.add_file("slow.bin", BODY)
     fake_earthscope.add_fault("files", action="drip", interval=1.0)

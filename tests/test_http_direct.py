@@ -447,6 +447,41 @@ class TestDeadlines:
         assert expired == {0: False, 1: True, 2: False, 3: True, 4: False}
         assert len(deadlines) == 0
 
+    async def test_a_deadline_moved_later_expires_then_not_before(self) -> None:
+        deadlines = Deadlines()
+        task = asyncio.current_task()
+        assert task is not None
+        loop = task.get_loop()
+        due = deadlines.until(task, loop.time() + 0.02)
+        moved = due.when = loop.time() + 0.2  # the timer, set for the first time, fires early
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.sleep(10)
+        assert loop.time() >= moved - 0.001  # (a timer may run a clock tick early)
+        assert deadlines.finish(task) is True and due.expired
+
+    async def test_sooner_brings_the_timer_forward(self) -> None:
+        deadlines = Deadlines()
+        task = asyncio.current_task()
+        assert task is not None
+        deadlines.start(task, 60)
+        deadlines.sooner(task, task.get_loop().time() + 0.02)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.sleep(10)  # (a minute without the call)
+        assert deadlines.finish(task) is True
+
+    async def test_expire_callback_runs_instead_of_a_cancel(self) -> None:
+        deadlines = Deadlines()
+        task = asyncio.current_task()
+        assert task is not None
+        fired = asyncio.Event()
+        due = deadlines.start(task, 0.02)
+        due.expire = fired.set
+        await fired.wait()  # not cancelled: the callback ran
+        assert due.expired and task.cancelling() == 0
+        await asyncio.sleep(0.05)  # the expired deadline does not fire again
+        assert deadlines.finish(task) is False
+        assert len(deadlines) == 0
+
 
 # -- when the direct path applies --------------------------------------------------------------
 

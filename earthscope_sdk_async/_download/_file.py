@@ -25,12 +25,14 @@ mismatch fails the file.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -40,13 +42,13 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
-from .._http._direct import direct_route, raw_body, stream_direct
-from .._loop import loop_clock
+from .._http._direct import DirectRoute, direct_route, raw_body, stream_direct
 from .._network_errors import network_failure
 from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
 from .._retry_after import retry_after_seconds
 from .._urls import safe_url
+from ._bounds import DEFAULT_STALL_TIMEOUT, STALL_BYTES, ScopeBound, Watch
 from ._checksum import Checksums, Hasher, hash_prefix
 from ._disk import Disk
 from ._paths import part_path
@@ -73,13 +75,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _IDENTITY = {"Accept-Encoding": "identity"}
-DEFAULT_STALL_TIMEOUT = 60.0
-"""Default ``stall_timeout`` of a download, in seconds."""
-STALL_BYTES = 1024
-"""Progress that resets the stall clock: a trickle slower than this per ``stall_timeout``
-(e.g. one byte a second) counts as stalled, like silence."""
-_SLACK = 0.01
-"""How far (a fraction of ``stall_timeout``) the stall deadline may lag behind progress."""
 _TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
 
 
@@ -244,24 +239,42 @@ class FileDownload:
 
     async def attempt(self) -> Literal[True] | Failure:
         """One GET; True when the ``.part`` file is complete. The whole exchange must keep
-        making progress (``STALL_BYTES`` per ``job.stall`` seconds, the headers included)."""
-        stall = _Stall(self.job.stall)
-        with stall.scope:
-            return await self.exchange(stall)
-        return stall.failure(self.safe_url)  # the scope was cancelled: stalled
-
-    async def exchange(self, stall: _Stall) -> Literal[True] | Failure:
-        """Send the GET and handle its answer (inside the stall scope)."""
+        making progress (``STALL_BYTES`` per ``job.stall`` seconds, the headers included:
+        see :mod:`._bounds`)."""
         http = self.job.http
         route = direct_route(http) if self.route.auth is None else None
+        if route is None or route.deadlines is None:
+            bound = ScopeBound(self.job.stall)
+            with bound.scope:
+                return await self.exchange(route, bound)
+            return bound.failure(self.safe_url)  # the scope was cancelled: stalled
+        watch = Watch(route, route.deadlines, self.job.stall)
         try:
-            async with (
-                stream_direct(route, self.route.url, self.headers())
-                if route is not None  # aiohttp: straight to the transport (see _http._direct)
-                else http.stream(
-                    "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
-                )
-            ) as response:
+            done = await self.exchange(route, watch)
+        except asyncio.CancelledError:
+            if watch.finish():  # expired before the headers came
+                return watch.failure(self.safe_url)
+            raise
+        finally:
+            watch.finish()
+        return watch.failure(self.safe_url) if watch.expired and done is not True else done
+
+    async def exchange(
+        self, route: DirectRoute | None, bound: ScopeBound | Watch
+    ) -> Literal[True] | Failure:
+        """Send the GET (straight to aiohttp when ``route`` is given: see ``_http._direct``)
+        and handle its answer, within ``bound``."""
+        opened: AbstractAsyncContextManager[httpx.Response]
+        if route is None:
+            opened = self.job.http.stream(
+                "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
+            )
+        else:  # (a Watch bounds the reads itself: no per-read timer in aiohttp)
+            reads = not isinstance(bound, Watch)
+            opened = stream_direct(route, self.route.url, self.headers(), reads=reads)
+        try:
+            async with opened as response:
+                bound.answered(response)
                 status = response.status_code
                 if status == 416 and self.offset > 0:
                     return await self.on_416(response)
@@ -275,7 +288,7 @@ class FileDownload:
                 if isinstance(expected, Failure):
                     await self.discard()
                     return expected
-                failure = await self.write_body(response, head, expected, stall)
+                failure = await self.write_body(response, head, expected, bound)
                 return failure if failure is not None else True
         except httpx.HTTPError as exc:
             return self.transport_failure(exc)
@@ -320,7 +333,11 @@ class FileDownload:
         return Failure(error, True, immediate=True)
 
     async def write_body(
-        self, response: httpx.Response, head: _Head, expected: int | None, stall: _Stall
+        self,
+        response: httpx.Response,
+        head: _Head,
+        expected: int | None,
+        bound: ScopeBound | Watch,
     ) -> Failure | None:
         """Stream the body into the ``.part``; rename it when complete and verified. Never
         writes more than ``expected`` bytes: a longer body fails at once."""
@@ -341,7 +358,7 @@ class FileDownload:
                 async for piece in _pieces(response, head, self):
                     got += len(piece)
                     if got != expected:  # (complete: no more waiting for the network)
-                        stall.progress(len(piece))
+                        bound.progress(len(piece))
                     if expected is not None and got > expected:
                         break  # longer than announced: nothing past the announced end is saved
                     if sink.add(piece):
@@ -497,50 +514,6 @@ def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterat
             redact(head.coding, limit=40),
         )
     return raw_body(response)
-
-
-class _Stall:
-    """The stall bound of one attempt: a cancel scope whose deadline moves forward each
-    time ``STALL_BYTES`` more bytes arrive (``seconds`` None: no bound).
-
-    The deadline is moved at most once per ``_SLACK`` of the bound, and set that much later
-    each time: a fast body then reschedules the timer a hundred times per ``stall_timeout``
-    at most, not once per chunk, and an attempt is still never declared stalled before
-    ``seconds`` without progress (at most 1 % later)."""
-
-    __slots__ = ("_moved", "_now", "_since", "scope", "seconds")
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self._since = 0
-        self._moved = 0.0
-        if seconds is None:
-            self.scope = anyio.CancelScope()
-        else:
-            self._now = loop_clock()
-            self._moved = self._now()
-            self.scope = anyio.CancelScope(deadline=self._moved + seconds * (1 + _SLACK))
-
-    def progress(self, count: int) -> None:
-        """``count`` more bytes arrived."""
-        seconds = self.seconds
-        if seconds is None:
-            return
-        self._since += count
-        if self._since >= STALL_BYTES:
-            self._since = 0
-            now = self._now()
-            if now >= self._moved + seconds * _SLACK:
-                self._moved = now
-                self.scope.deadline = now + seconds * (1 + _SLACK)
-
-    def failure(self, where: str) -> Failure:
-        """The (retryable) failure of a stalled attempt."""
-        error = TransportError(
-            f"GET {where}: stalled (less than {STALL_BYTES} bytes in {self.seconds:g} s); the "
-            "partial file is kept for a retry. Raise stall_timeout for very slow servers."
-        )
-        return Failure(error, True)
 
 
 async def _error_response(job: FileJob, response: httpx.Response, route: Route) -> Failure:

@@ -146,6 +146,11 @@ class _Body(httpx.AsyncByteStream):
         # Back to the pool when the body was read to the end; closed otherwise.
         self._response.release()
 
+    def abort(self) -> None:
+        """Close the connection now: a read of the body waiting or to come fails (a
+        deadline's way to end a download whose body stopped arriving)."""
+        self._response.close()
+
 
 _AUTO = frozenset(("accept", "accept-encoding", "user-agent"))
 """Headers aiohttp adds to a body-less request that lacks them (httpx adds none)."""

@@ -15,6 +15,13 @@ the task with the earliest deadline finishes first, as most do, the timer fires 
 nothing, finds the next earliest in one pass over the pending attempts and is set again:
 about one pass per deadline length, whatever the number of calls.
 
+A deadline may also move later (a download's stall bound moves with each chunk of its
+body: see ``_download._bounds``): its owner writes the new time into its :class:`Due`, and
+the timer, when it fires early for it, only sets itself for the next earliest. A
+:class:`Due` with an ``expire`` callback is not cancelled at expiry: the callback runs
+instead (a download closes the response it reads, so no cancellation lands in its file
+writes).
+
 Needs Python 3.11 (``Task.uncancel``); :func:`supported` says so, and callers fall back to
 a cancel scope per attempt without it.
 """
@@ -22,10 +29,12 @@ a cancel scope per attempt without it.
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Deadlines", "supported"]
+__all__ = ["Deadlines", "Due", "supported"]
 
 _SLACK = 0.001
 """Seconds a deadline may be called early (so an early timer never spins)."""
@@ -36,14 +45,31 @@ def supported() -> bool:
     return sys.version_info >= (3, 11)
 
 
+class Due:
+    """One attempt's deadline (on the loop's clock). Its owner may move :attr:`when` later
+    at any time, at the cost of an attribute write (the timer finds out when it fires);
+    earlier only with :meth:`Deadlines.sooner` (the timer must be set again). ``expire``,
+    when set, is what expiry does instead of cancelling the task (e.g. close the response
+    being read)."""
+
+    __slots__ = ("cancelling", "expire", "expired", "when")
+
+    def __init__(self, when: float, cancelling: int) -> None:
+        self.when = when
+        self.cancelling = cancelling
+        """The task's ``cancelling()`` count at the start."""
+        self.expire: Callable[[], object] | None = None
+        self.expired = False
+        """Set when the deadline passed (whatever expiry then did)."""
+
+
 class Deadlines:
     """The deadlines of the attempts running on one asyncio loop."""
 
     __slots__ = ("_due", "_expired", "_timer")
 
     def __init__(self) -> None:
-        self._due: dict[asyncio.Task[Any], tuple[float, int]] = {}
-        """Task -> (deadline on the loop's clock, its ``cancelling()`` count at the start)."""
+        self._due: dict[asyncio.Task[Any], Due] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         """Tasks this timer cancelled, not finished yet."""
         self._timer: asyncio.TimerHandle | None = None
@@ -51,11 +77,28 @@ class Deadlines:
     def __len__(self) -> int:
         return len(self._due)
 
-    def start(self, task: asyncio.Task[Any], seconds: float) -> None:
+    def start(self, task: asyncio.Task[Any], seconds: float) -> Due:
         """``task`` must finish its attempt within ``seconds`` (then call :meth:`finish`)."""
-        loop = task.get_loop()
-        when = loop.time() + seconds
-        self._due[task] = (when, task.cancelling())  # type: ignore[attr-defined,unused-ignore]
+        return self.until(task, task.get_loop().time() + seconds)
+
+    def until(self, task: asyncio.Task[Any], when: float) -> Due:
+        """``task`` must finish its attempt by ``when``, on the loop's clock (then call
+        :meth:`finish`); the :class:`Due` returned may be moved later."""
+        due = Due(when, task.cancelling())  # type: ignore[attr-defined,unused-ignore]
+        self._due[task] = due
+        self._arm(task.get_loop(), when)
+        return due
+
+    def sooner(self, task: asyncio.Task[Any], when: float) -> None:
+        """Bring ``task``'s deadline forward to ``when`` (moving it later needs no call:
+        write :attr:`Due.when`)."""
+        due = self._due.get(task)
+        if due is not None and when < due.when:
+            due.when = when
+            self._arm(task.get_loop(), when)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        """Have the timer fire by ``when``."""
         timer = self._timer
         if timer is None or when < timer.when():
             if timer is not None:
@@ -65,21 +108,27 @@ class Deadlines:
     def finish(self, task: asyncio.Task[Any]) -> bool:
         """Forget ``task``'s deadline. True when it expired and the task's cancellation was
         only this deadline's (turn the ``CancelledError`` into a timeout); False otherwise
-        (no expiry, or another cancellation is pending: let it propagate)."""
-        _, cancelling = self._due.pop(task, (0.0, 0))
+        (no expiry, an ``expire`` callback instead of a cancellation, or another
+        cancellation is pending: let it propagate)."""
+        due = self._due.pop(task, None)
         if not self._expired or task not in self._expired:
             return False
         self._expired.discard(task)
         left: int = task.uncancel()  # type: ignore[attr-defined,unused-ignore]
-        return left <= cancelling
+        return left <= (due.cancelling if due is not None else 0)
 
     def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         now = loop.time() + _SLACK  # the loop may run a timer a clock tick early
         soonest: float | None = None
-        for task, (when, _) in list(self._due.items()):
+        for task, due in list(self._due.items()):
+            when = due.when
             if when <= now:
-                if task not in self._expired:
+                due.expired = True
+                if due.expire is not None:  # (it stays registered until finish())
+                    due.when = math.inf
+                    due.expire()
+                elif task not in self._expired:
                     self._expired.add(task)
                     task.cancel()
             elif soonest is None or when < soonest:

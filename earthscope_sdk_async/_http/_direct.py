@@ -76,7 +76,9 @@ class DirectRoute:
         self.headers: dict[str, str] = dict(http.headers.multi_items())
         """The client's default headers (a new client has no repeated header)."""
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timeouts: dict[float | None, tuple[dict[str, Any], aiohttp.ClientTimeout]] = {}
+        self._timeouts: dict[
+            tuple[float | None, bool], tuple[dict[str, Any], aiohttp.ClientTimeout]
+        ] = {}
         self._targets: dict[str, tuple[URL, bool]] = {}
         self._bearer = ("", "")
 
@@ -91,17 +93,22 @@ class DirectRoute:
         assert task is not None, "the direct path runs in a task"
         return task
 
-    def timeout(self, seconds: float | None) -> tuple[dict[str, Any], aiohttp.ClientTimeout]:
+    def timeout(
+        self, seconds: float | None, *, reads: bool = True
+    ) -> tuple[dict[str, Any], aiohttp.ClientTimeout]:
         """The timeout extension (httpx) and ClientTimeout (aiohttp) for a call's ``timeout``
-        (``None``: the client's)."""
-        made = self._timeouts.get(seconds)
+        (``None``: the client's); ``reads=False`` leaves aiohttp's per-read timeout off (the
+        caller bounds the reads itself, as a download's :class:`~.._download._bounds.Watch`
+        does)."""
+        made = self._timeouts.get((seconds, reads))
         if made is None:
             chosen = self.http.timeout if seconds is None else httpx.Timeout(seconds)
             extension = chosen.as_dict()
-            made = (extension, self.transport.timeout_for(extension))
+            limits = extension if reads else {**extension, "read": None}
+            made = (extension, self.transport.timeout_for(limits))
             if len(self._timeouts) >= 64:
                 self._timeouts.clear()
-            self._timeouts[seconds] = made
+            self._timeouts[(seconds, reads)] = made
         return made
 
     def bearer(self, token: str) -> str:
@@ -391,14 +398,19 @@ class stream_direct:
     token, redirects, the 401 retry and cookies as in :func:`send_direct`. Closed on exit.
     (A class, not a generator-based context manager: one less layer per download.)
 
+    ``reads=False``: no per-read timeout in aiohttp (the caller bounds the reads).
+
     Raises:
         httpx.HTTPError: as httpx raises them (``httpx.InvalidURL`` for an unusable URL).
     """
 
-    __slots__ = ("_headers", "_response", "_route", "_started", "_url")
+    __slots__ = ("_headers", "_reads", "_response", "_route", "_started", "_url")
 
-    def __init__(self, route: DirectRoute, url: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self, route: DirectRoute, url: str, headers: Mapping[str, str], *, reads: bool = True
+    ) -> None:
         self._route, self._url, self._headers = route, url, headers
+        self._reads = reads
         self._response: httpx.Response | None = None
         self._started = 0.0
 
@@ -411,7 +423,7 @@ class stream_direct:
         target, bearer = route.target(None, parsed)  # (not kept: a download URL is used once)
 
         async def send(headers: dict[str, str]) -> httpx.Response:
-            extension, timeout = route.timeout(None)
+            extension, timeout = route.timeout(None, reads=self._reads)
             what = _Sent("GET", parsed, headers, None, extension)
             answer = await route.transport.open("GET", target, headers, timeout, what.request)
             response = _response(route, answer, what)
