@@ -16,6 +16,7 @@ import httpx
 
 from ._manager import TokenManager
 from ._settings import is_loopback_host
+from ._urls import PlainURL
 from ._www_authenticate import bearer_error
 
 __all__ = ["EarthScopeAuth", "should_retry"]
@@ -44,7 +45,7 @@ class EarthScopeAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"EarthScopeAuth(allowed_hosts={self.allowed_hosts!r})"
 
-    def applies_to(self, url: httpx.URL) -> bool:
+    def applies_to(self, url: httpx.URL | PlainURL) -> bool:
         """True when ``url`` may receive the bearer token (allowed host, https or loopback)."""
         key = (url.scheme, url.host)
         verdict = self._verdicts.get(key)

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from .._errors import DownloadError
-from .._urls import parsed_url, safe_url
+from .._urls import parsed_url, plain_url, safe_url
 
 __all__ = [
     "MAX_ETAG",
@@ -70,13 +70,17 @@ def read_validator(target: Path) -> str | None:
     return text if text and len(raw) <= MAX_ETAG else None
 
 
-def _check_url(url: str) -> None:
-    """:class:`DownloadError` naming what is wrong when ``url`` is invalid (an ``s3://``
-    URL is checked by its router, when the item is downloaded)."""
+def _check_url(url: str) -> str:
+    """The URL's path; :class:`DownloadError` naming what is wrong when ``url`` is invalid
+    (an ``s3://`` URL is checked by its router, when the item is downloaded)."""
+    plain = plain_url(url)  # (the common case: valid as it is, no parse needed)
+    if plain is not None:
+        return plain.path
     if url[:5].lower() == "s3://":
-        if not urlsplit(url).netloc:
+        parts = urlsplit(url)
+        if not parts.netloc:
             raise DownloadError(f"cannot download {url!r}: the s3:// URL has no bucket")
-        return
+        return parts.path
     if not url.startswith(("http://", "https://")):
         raise DownloadError(
             f"cannot download {safe_url(url)!r}: only http(s) and s3:// URLs are supported"
@@ -92,6 +96,7 @@ def _check_url(url: str) -> None:
         raise DownloadError(f"cannot download {safe_url(url)!r}: the URL has no host")
     if port is not None and not 1 <= port <= 65535:
         raise DownloadError(f"cannot download {safe_url(url)!r}: port {port} is outside 1..65535")
+    return urlsplit(url).path
 
 
 def _bad(url: str, name: str, why: str) -> DownloadError:
@@ -104,8 +109,9 @@ def _bad(url: str, name: str, why: str) -> DownloadError:
 def _relative_name(item: object) -> tuple[str, str]:
     if isinstance(item, str):
         url = item
-        _check_url(url)
-        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        name = _check_url(url).rsplit("/", 1)[-1]
+        if "%" in name:
+            name = unquote(name)
         if "/" in name or "\\" in name:
             raise _bad(url, name, "the URL's last segment contains a path separator")
         return url, name

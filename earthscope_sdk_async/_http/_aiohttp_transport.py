@@ -319,11 +319,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return Answer(response.status, response.raw_headers, _extensions(response), body)
 
     @staticmethod
-    def wire_url(url: httpx.URL) -> URL:
+    def wire_url(url: httpx.URL | str) -> URL:
         """``url`` for aiohttp, byte for byte as httpx encoded it (yarl would otherwise
         re-quote it, e.g. ``%2F`` -> ``/`` in a query, and a SigV4 signature covers the
-        exact URL)."""
-        return URL(str(url), encoded=True)
+        exact URL); a string must be one httpx keeps as written (``_urls.plain_url``)."""
+        return URL(url if isinstance(url, str) else str(url), encoded=True)
 
     async def _request(
         self,

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._auth import EarthScopeAuth, should_retry
-from .._urls import parsed_url
+from .._urls import parsed_url, plain_url
 from ._deadlines import Deadlines
 from ._deadlines import supported as deadlines_supported
 
@@ -170,7 +170,7 @@ class _Sent:
     def __init__(
         self,
         method: str,
-        url: httpx.URL,
+        url: httpx.URL | str,
         headers: dict[str, str],
         body: bytes | None,
         extensions: dict[str, Any],
@@ -417,14 +417,20 @@ class stream_direct:
     async def __aenter__(self) -> httpx.Response:
         route = self._route
         self._started = time.perf_counter()
-        parsed = parsed_url(self._url)  # (parsed already when the item was checked)
+        plain = plain_url(self._url)
+        url: httpx.URL | str
+        if plain is not None:  # as httpx would make it: no parse (see _urls.plain_url)
+            url, target = self._url, route.transport.wire_url(self._url)
+            bearer = route.auth.applies_to(plain)
+        else:  # (not kept: a download URL is used once)
+            url = parsed_url(self._url)  # (parsed already when the item was checked)
+            target, bearer = route.target(None, url)
         sent = dict(route.headers)
         _update(sent, self._headers)
-        target, bearer = route.target(None, parsed)  # (not kept: a download URL is used once)
 
         async def send(headers: dict[str, str]) -> httpx.Response:
             extension, timeout = route.timeout(None, reads=self._reads)
-            what = _Sent("GET", parsed, headers, None, extension)
+            what = _Sent("GET", url, headers, None, extension)
             answer = await route.transport.open("GET", target, headers, timeout, what.request)
             response = _response(route, answer, what)
             if answer.status in _REDIRECTS and response.has_redirect_location:
