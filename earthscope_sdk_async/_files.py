@@ -59,12 +59,12 @@ class UnsafeFileError(OSError):
     """A path is a link, not a regular file, or has other names: it is not used."""
 
 
-def _refuse(path: Path, problem: str, code: int = errno.EINVAL) -> UnsafeFileError:
+def _refuse(path: Path | str, problem: str, code: int = errno.EINVAL) -> UnsafeFileError:
     return UnsafeFileError(code, f"{problem}; refusing to use it", str(path))
 
 
 def open_regular(
-    path: Path,
+    path: Path | str,
     flags: int,
     mode: int = FILE_MODE,
     *,
@@ -114,7 +114,7 @@ def read_regular(path: Path, limit: int = MAX_READ, *, follow: bool = False) -> 
     return data
 
 
-def append_fd(path: Path, *, create: bool) -> int:
+def append_fd(path: Path | str, *, create: bool) -> int:
     """A descriptor appending to the regular, single-link file ``path`` (created 0600
     exclusively when ``create``), never through a link."""
     if create:
@@ -122,7 +122,7 @@ def append_fd(path: Path, *, create: bool) -> int:
     return open_regular(path, os.O_WRONLY | os.O_APPEND, single_link=True)
 
 
-def open_part(path: Path, *, append: bool) -> tuple[int, tuple[int, int]]:
+def open_part(path: Path | str, *, append: bool) -> tuple[int, tuple[int, int]]:
     """A descriptor to write a partial download at ``path``: appended to (a regular,
     single-link file), or created afresh (whatever was at the path, link or file, is
     removed first, never written through). Also returns the file's ``(device, inode)``,
@@ -139,7 +139,7 @@ def open_part(path: Path, *, append: bool) -> tuple[int, tuple[int, int]]:
     return fd, (info.st_dev, info.st_ino)
 
 
-def check_same_file(path: Path, identity: tuple[int, int]) -> None:
+def check_same_file(path: Path | str, identity: tuple[int, int]) -> None:
     """Raise :class:`UnsafeFileError` unless ``path`` is still the regular file we wrote
     (not swapped for a link or another file since)."""
     info = os.lstat(path)
@@ -263,7 +263,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def remove(path: Path) -> None:
+def remove(path: Path | str) -> None:
     """Delete ``path`` (a link itself, never its target) if it exists."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)

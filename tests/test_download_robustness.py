@@ -274,7 +274,7 @@ async def test_disk_full_fails_the_item_not_the_batch(
 
     def failing(self: _sink.BodySink, pieces: list[bytes]) -> None:
         count = calls[id(self)] = calls.get(id(self), 0) + 1
-        if self._path.name.startswith("full") and (count == 2 or size < _sink.CHUNK):
+        if os.path.basename(self._path).startswith("full") and (count == 2 or size < _sink.CHUNK):
             raise OSError(errno.ENOSPC, "No space left on device", str(self._path))
         real(self, pieces)
 

@@ -101,7 +101,7 @@ def _check_algorithm(name: object) -> str:
     return name
 
 
-def hash_prefix(hasher: Hasher, path: Path, size: int) -> None:
+def hash_prefix(hasher: Hasher, path: Path | str, size: int) -> None:
     """Feed the first ``size`` bytes of ``path`` to ``hasher`` (blocking: run in a thread).
 
     Raises:

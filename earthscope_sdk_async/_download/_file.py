@@ -31,10 +31,11 @@ import logging
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import anyio
@@ -51,7 +52,7 @@ from .._urls import safe_url
 from ._bounds import DEFAULT_STALL_TIMEOUT, STALL_BYTES, ScopeBound, Watch
 from ._checksum import Checksums, Hasher, hash_prefix
 from ._disk import Disk
-from ._paths import part_path
+from ._paths import PART_SUFFIX
 from ._resume import (
     Resume,
     drop_part,
@@ -74,7 +75,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_IDENTITY = {"Accept-Encoding": "identity"}
+_IDENTITY: Mapping[str, str] = MappingProxyType({"Accept-Encoding": "identity"})
 _TOTAL = re.compile(r"^bytes (?:(\d+)-\d+|\*)/(\d+)$")
 
 
@@ -140,7 +141,7 @@ class FileDownload:
         self.job = job
         self.url = url
         self.target = target
-        self.part = part_path(target)
+        self.part = f"{target}{PART_SUFFIX}"  # (the .part's name: no new Path)
         self.route = job.route(url)
         self.offset = 0  # bytes of the .part on disk
         self.etag: str | None = None
@@ -293,10 +294,10 @@ class FileDownload:
         except httpx.HTTPError as exc:
             return self.transport_failure(exc)
 
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         """The request headers: identity coding, and ``Range``/``If-Range`` to resume."""
         if self.offset <= 0 or not self.ranges:
-            return dict(_IDENTITY)
+            return _IDENTITY
         headers = {**_IDENTITY, "Range": f"bytes={self.offset}-"}
         if self.etag:
             headers["If-Range"] = self.etag
@@ -487,7 +488,10 @@ class _Head:
             lower = name.lower()
             if lower in _READ:
                 found[lower] = found[lower] + b", " + value if lower in found else value
-        text = {name: value.decode(headers.encoding) for name, value in found.items()}
+        try:  # (ASCII, as answers' headers nearly always are: then any encoding agrees)
+            text = {name: value.decode("ascii") for name, value in found.items()}
+        except UnicodeDecodeError:  # as httpx decodes them (its choice looks at them all)
+            text = {name: value.decode(headers.encoding) for name, value in found.items()}
         self.etag: str | None = text.get(b"etag")
         self.ranges = text.get(b"accept-ranges", "").lower() == "bytes"
         self.length: str | None = text.get(b"content-length")

@@ -127,7 +127,7 @@ class BodySink:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         append: bool,
         hasher: Hasher | None,
         on_written: Callable[[int], None],

@@ -135,12 +135,15 @@ class _Body(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         content = self._response.content
-        with _mapped(self._request):
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    return
+        try:  # (_mapped's work, inline: a context manager costs ~2 µs a body)
+            while chunk := await content.readany():
                 yield chunk
+        except _ERRORS as exc:
+            raise _httpx_error(exc, self._request) from exc
+
+    closes_quietly = True
+    """:meth:`aclose` raises no httpx error (``_direct`` then closes it without httpx's
+    error-mapping context)."""
 
     async def aclose(self) -> None:
         # Back to the pool when the body was read to the end; closed otherwise.

@@ -80,6 +80,7 @@ class DirectRoute:
             tuple[float | None, bool], tuple[dict[str, Any], aiohttp.ClientTimeout]
         ] = {}
         self._targets: dict[str, tuple[URL, bool]] = {}
+        self._merged: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         self._bearer = ("", "")
 
     def current_task(self) -> asyncio.Task[Any]:
@@ -109,6 +110,20 @@ class DirectRoute:
             if len(self._timeouts) >= 64:
                 self._timeouts.clear()
             self._timeouts[(seconds, reads)] = made
+        return made
+
+    def merged(self, extra: Mapping[str, str]) -> dict[str, str]:
+        """The client's headers updated with ``extra`` (names compared without case), kept
+        for the last few ``extra`` (a download's are nearly always the same). Not to be
+        changed: shared."""
+        key = tuple(extra.items())
+        made = self._merged.get(key)
+        if made is None:
+            made = dict(self.headers)
+            _update(made, extra)
+            if len(self._merged) >= 16:
+                self._merged.clear()
+            self._merged[key] = made
         return made
 
     def bearer(self, token: str) -> str:
@@ -425,8 +440,7 @@ class stream_direct:
         else:  # (not kept: a download URL is used once)
             url = parsed_url(self._url)  # (parsed already when the item was checked)
             target, bearer = route.target(None, url)
-        sent = dict(route.headers)
-        _update(sent, self._headers)
+        sent = route.merged(self._headers)
 
         async def send(headers: dict[str, str]) -> httpx.Response:
             extension, timeout = route.timeout(None, reads=self._reads)
@@ -442,9 +456,21 @@ class stream_direct:
 
     async def __aexit__(self, *_exc: object) -> None:
         response = self._response
-        if response is not None:
+        if response is None:
+            return
+        stream = response.stream
+        if (
+            isinstance(stream, httpx.AsyncByteStream)
+            and getattr(stream, "closes_quietly", False)
+            and not response.is_closed
+        ):
+            # what Response.aclose does, without its error-mapping context manager: the
+            # transport's body closes without raising (it hands the connection back)
+            response.is_closed = True
+            await stream.aclose()
+        else:
             await response.aclose()
-            _took(response, time.perf_counter() - self._started)
+        _took(response, time.perf_counter() - self._started)
 
 
 def raw_body(response: httpx.Response) -> AsyncIterator[bytes]:
