@@ -234,6 +234,15 @@ async def test_download_sends_the_bearer_to_its_host(echo: EchoServer, tmp_path:
     assert echo.auth == [f"Bearer {TOKEN}"]
 
 
+async def test_a_cookie_set_by_a_download_answer_is_kept(echo: EchoServer, tmp_path: Path) -> None:
+    # (on aiohttp a 2xx download answer skips the httpx.Response, unless it sets a cookie)
+    async with client_of(echo) as client:
+        assert await download_one(client, echo.url + "setcookie", tmp_path) == b"{}"
+        assert client.http.cookies.get("session") == "abc"
+        seen = await echoed(client, "echo")
+    assert seen["headers"]["cookie"] == "session=abc"
+
+
 async def test_download_redirected_to_another_origin_drops_the_bearer(
     echo: EchoServer, other_origin: EchoServer, tmp_path: Path
 ) -> None:

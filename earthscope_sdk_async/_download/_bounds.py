@@ -79,7 +79,7 @@ class ScopeBound:
             self._moved = self._now()
             self.scope = anyio.CancelScope(deadline=self._moved + seconds * (1 + _SLACK))
 
-    def answered(self, response: httpx.Response) -> None:
+    def answered(self, body: object) -> None:
         """The headers arrived (nothing to do: they are not body progress)."""
 
     def progress(self, count: int) -> None:
@@ -142,16 +142,16 @@ class Watch:
         """Whether a bound passed (the attempt was cancelled, or its response closed)."""
         return self._due is not None and self._due.expired
 
-    def answered(self, response: httpx.Response) -> None:
+    def answered(self, body: object) -> None:
         """The headers arrived: the read timeout now counts from here, and expiry closes
-        ``response`` (the read of its body then fails) instead of cancelling the task."""
+        the answer's ``body`` stream (its next read fails) instead of cancelling the task."""
         due = self._due
         if due is None:
             return
         if self.read is not None:  # (sooner than the bound before the headers)
             self._read_due = self._now() + self.read
             self._deadlines.sooner(self._task, min(self._stall_due, self._read_due))
-        abort = getattr(response.stream, "abort", None)  # (the aiohttp transport's body)
+        abort = getattr(body, "abort", None)  # (the aiohttp transport's body)
         if abort is not None:
             due.expire = abort
 

@@ -31,7 +31,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,7 @@ import httpx
 
 from .._clock import Clock
 from .._errors import ApiError, DownloadError, TransportError
-from .._http._direct import DirectRoute, direct_route, raw_body, stream_direct
+from .._http._direct import DirectRoute, RawAnswer, direct_route, raw_body, stream_direct
 from .._network_errors import network_failure
 from .._redact import redact
 from .._retry import Failure, RetryPolicy, SharedPause, retry, retryable_status, retryable_transport
@@ -265,23 +265,26 @@ class FileDownload:
     ) -> Literal[True] | Failure:
         """Send the GET (straight to aiohttp when ``route`` is given: see ``_http._direct``)
         and handle its answer, within ``bound``."""
-        opened: AbstractAsyncContextManager[httpx.Response]
+        opened: AbstractAsyncContextManager[httpx.Response | RawAnswer]
         if route is None:
             opened = self.job.http.stream(
                 "GET", self.route.url, headers=self.headers(), auth=self.route.httpx_auth
             )
         else:  # (a Watch bounds the reads itself: no per-read timer in aiohttp)
             reads = not isinstance(bound, Watch)
-            opened = stream_direct(route, self.route.url, self.headers(), reads=reads)
+            opened = stream_direct(route, self.route.url, self.headers(), reads=reads, lean=True)
         try:
             async with opened as response:
-                bound.answered(response)
                 status = response.status_code
-                if status == 416 and self.offset > 0:
-                    return await self.on_416(response)
-                if not response.is_success:
-                    return await _error_response(self.job, response, self.route)
-                head = _Head(response.headers)
+                if isinstance(response, RawAnswer):  # (a 2xx answer, no httpx.Response)
+                    bound.answered(response.body)
+                else:
+                    bound.answered(response.stream)
+                    if status == 416 and self.offset > 0:
+                        return await self.on_416(response)
+                    if not response.is_success:
+                        return await _error_response(self.job, response, self.route)
+                head = _Head.of(response)
                 self.etag = head.etag
                 # (lengths and ranges would count encoded bytes: a coded body restarts)
                 self.ranges = head.ranges and not head.encoded
@@ -325,7 +328,7 @@ class FileDownload:
 
     async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
         """Range not satisfiable: complete when the size matches, else restart."""
-        match = _TOTAL.match(_Head(response.headers).content_range.strip())
+        match = _TOTAL.match(_Head.of(response).content_range.strip())
         if match is not None and int(match.group(2)) == self.offset:
             return True
         await self.discard()
@@ -335,7 +338,7 @@ class FileDownload:
 
     async def write_body(
         self,
-        response: httpx.Response,
+        response: httpx.Response | RawAnswer,
         head: _Head,
         expected: int | None,
         bound: ScopeBound | Watch,
@@ -482,16 +485,17 @@ class _Head:
 
     __slots__ = ("coding", "content_range", "encoded", "etag", "length", "ranges")
 
-    def __init__(self, headers: httpx.Headers) -> None:
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
         found: dict[bytes, bytes] = {}
-        for name, value in headers.raw:
+        for name, value in raw:
             lower = name.lower()
             if lower in _READ:
                 found[lower] = found[lower] + b", " + value if lower in found else value
         try:  # (ASCII, as answers' headers nearly always are: then any encoding agrees)
             text = {name: value.decode("ascii") for name, value in found.items()}
         except UnicodeDecodeError:  # as httpx decodes them (its choice looks at them all)
-            text = {name: value.decode(headers.encoding) for name, value in found.items()}
+            encoding = _encoding(raw)
+            text = {name: value.decode(encoding) for name, value in found.items()}
         self.etag: str | None = text.get(b"etag")
         self.ranges = text.get(b"accept-ranges", "").lower() == "bytes"
         self.length: str | None = text.get(b"content-length")
@@ -500,13 +504,36 @@ class _Head:
         self.encoded = self.coding.strip().lower() not in ("", "identity")
         """True when the server applied a content coding although identity was asked for."""
 
+    @staticmethod
+    def of(response: httpx.Response | RawAnswer) -> _Head:
+        """The headers of ``response`` a download reads."""
+        if isinstance(response, RawAnswer):
+            return _Head(response.raw_headers)
+        return _Head(response.headers.raw)
+
+
+def _encoding(raw: Sequence[tuple[bytes, bytes]]) -> str:
+    """The encoding httpx decodes these headers with (``httpx.Headers.encoding``): ASCII if
+    every name and value is, else UTF-8 if every one is, else Latin-1."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            for name, value in raw:
+                name.decode(encoding)
+                value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return "iso-8859-1"
+
 
 _READ = frozenset(
     (b"etag", b"accept-ranges", b"content-length", b"content-range", b"content-encoding")
 )
 
 
-def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterator[bytes]:
+def _pieces(
+    response: httpx.Response | RawAnswer, head: _Head, where: object
+) -> AsyncIterator[bytes]:
     """The body's bytes exactly as sent, never decoded: a server that applies a content
     coding although identity was asked for gets its (compressed) bytes saved as they are,
     so a small answer can never expand into a huge file; a checksum then fails it."""
@@ -517,6 +544,8 @@ def _pieces(response: httpx.Response, head: _Head, where: object) -> AsyncIterat
             where,
             redact(head.coding, limit=40),
         )
+    if isinstance(response, RawAnswer):
+        return response.body.__aiter__()
     return raw_body(response)
 
 
