@@ -89,7 +89,8 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 class PlainURL:
     """A URL in the plain form ``httpx.URL`` keeps exactly as written (see
-    :func:`plain_url`): its scheme, host and port, read without parsing it again."""
+    :func:`plain_url`): its scheme, host and port, read without parsing it again (shared
+    by the cache of :func:`plain_url`: never changed)."""
 
     __slots__ = ("host", "path", "port", "scheme")
 
@@ -100,6 +101,7 @@ class PlainURL:
         self.path = path
 
 
+@functools.lru_cache(maxsize=2048)
 def plain_url(url: str) -> PlainURL | None:
     """``url``'s parts when it is plain: ``http`` or ``https`` in lower case, a lower-case
     ASCII host name or a valid IPv4 address, no user info, a port up to 65535 other than
@@ -107,7 +109,9 @@ def plain_url(url: str) -> PlainURL | None:
     segments, an optional non-empty query, no fragment, and only characters httpx leaves
     as they are. Such a URL is what ``httpx.URL`` would
     make of it, character for character (a property test holds the two together), so the
-    hot paths use it without the parse (about 8 µs). ``None``: parse it with httpx."""
+    hot paths use it without the parse (about 8 µs). ``None``: parse it with httpx. Kept
+    for the last 2,048 URLs, as :func:`parsed_url` is (a download checks its item's URL
+    and sends it a moment later: one match per file, not two)."""
     match = _PLAIN.fullmatch(url)
     if match is None:
         return None

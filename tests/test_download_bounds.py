@@ -30,7 +30,8 @@ FAST = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
 BODY = bytes(range(256)) * 64  # 16 KiB
 PATIENCE = 120  # the tests' own bound, far beyond every timeout used here
 SILENCE = 60.0  # the server's pause: far beyond the read timeout below
-READ = 1.0
+READ = 2.0
+STALL = 1.5  # the slow-write test's stall bound
 
 
 def client(fake: FakeEarthScope, **settings: float) -> AsyncEarthScopeClient:
@@ -97,11 +98,11 @@ async def test_steady_answer_outlives_the_read_timeout(
     fake_earthscope: FakeEarthScope, tmp_path: Path
 ) -> None:
     # an answer that keeps coming for longer than the read timeout is never cut: the read
-    # timeout counts from the last byte, not from the start (each gap here is 1/15 of it)
-    body = b"0123456789" * 3  # a byte every 0.1 s: ~3 s in all
+    # timeout counts from the last byte, not from the start (each gap here is 1/60 of it)
+    body = b"0123456789" * 8  # a byte every 0.05 s: ~4 s in all
     url = fake_earthscope.add_file("steady.bin", body)
-    fake_earthscope.add_fault("files", action="drip", interval=0.1)
-    async with client(fake_earthscope, timeout_read=1.5) as es:
+    fake_earthscope.add_fault("files", action="drip", interval=0.05)
+    async with client(fake_earthscope, timeout_read=3.0) as es:
         with anyio.fail_after(PATIENCE):
             report = await es.download([url], tmp_path, stall_timeout=None, retries=1)
     assert report[0].status == "downloaded", report[0].error
@@ -128,7 +129,7 @@ async def test_expiry_during_a_slow_write_lets_the_write_finish(
             blocked.append(sum(map(len, pieces)))
             # aiohttp: until the watch closes the response; httpcore: past the cancel
             # scope's deadline (delivered at the next read, after the shielded write)
-            expired.wait(PATIENCE if http_backend == "aiohttp" else 2.0)
+            expired.wait(PATIENCE if http_backend == "aiohttp" else 3 * STALL)
         write(self, pieces)
 
     monkeypatch.setattr(BodySink, "_write", slow_write)
@@ -146,7 +147,7 @@ async def test_expiry_during_a_slow_write_lets_the_write_finish(
     async with client(fake_earthscope) as es:
         with anyio.fail_after(PATIENCE):
             report = await es.download(
-                [url], tmp_path, stall_timeout=0.5, retries=2, checksum={url: digest}
+                [url], tmp_path, stall_timeout=STALL, retries=2, checksum={url: digest}
             )
     assert report[0].status == "downloaded", report[0].error
     assert (tmp_path / "big.bin").read_bytes() == body

@@ -278,13 +278,14 @@ class FileDownload:
                 status = response.status_code
                 if isinstance(response, RawAnswer):  # (a 2xx answer, no httpx.Response)
                     bound.answered(response.body)
+                    head = _Head(response.raw_headers)
                 else:
                     bound.answered(response.stream)
                     if status == 416 and self.offset > 0:
                         return await self.on_416(response)
                     if not response.is_success:
                         return await _error_response(self.job, response, self.route)
-                head = _Head.of(response)
+                    head = _Head(response.headers.raw)
                 self.etag = head.etag
                 # (lengths and ranges would count encoded bytes: a coded body restarts)
                 self.ranges = head.ranges and not head.encoded
@@ -328,7 +329,7 @@ class FileDownload:
 
     async def on_416(self, response: httpx.Response) -> Literal[True] | Failure:
         """Range not satisfiable: complete when the size matches, else restart."""
-        match = _TOTAL.match(_Head.of(response).content_range.strip())
+        match = _TOTAL.match(_Head(response.headers.raw).content_range.strip())
         if match is not None and int(match.group(2)) == self.offset:
             return True
         await self.discard()
@@ -494,7 +495,7 @@ class _Head:
         try:  # (ASCII, as answers' headers nearly always are: then any encoding agrees)
             text = {name: value.decode("ascii") for name, value in found.items()}
         except UnicodeDecodeError:  # as httpx decodes them (its choice looks at them all)
-            encoding = _encoding(raw)
+            encoding = httpx.Headers(list(raw)).encoding
             text = {name: value.decode(encoding) for name, value in found.items()}
         self.etag: str | None = text.get(b"etag")
         self.ranges = text.get(b"accept-ranges", "").lower() == "bytes"
@@ -503,27 +504,6 @@ class _Head:
         self.coding: str = text.get(b"content-encoding", "identity")
         self.encoded = self.coding.strip().lower() not in ("", "identity")
         """True when the server applied a content coding although identity was asked for."""
-
-    @staticmethod
-    def of(response: httpx.Response | RawAnswer) -> _Head:
-        """The headers of ``response`` a download reads."""
-        if isinstance(response, RawAnswer):
-            return _Head(response.raw_headers)
-        return _Head(response.headers.raw)
-
-
-def _encoding(raw: Sequence[tuple[bytes, bytes]]) -> str:
-    """The encoding httpx decodes these headers with (``httpx.Headers.encoding``): ASCII if
-    every name and value is, else UTF-8 if every one is, else Latin-1."""
-    for encoding in ("ascii", "utf-8"):
-        try:
-            for name, value in raw:
-                name.decode(encoding)
-                value.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return "iso-8859-1"
 
 
 _READ = frozenset(

@@ -141,10 +141,6 @@ class _Body(httpx.AsyncByteStream):
         except _ERRORS as exc:
             raise _httpx_error(exc, self._request) from exc
 
-    closes_quietly = True
-    """:meth:`aclose` raises no httpx error (``_direct`` then closes it without httpx's
-    error-mapping context)."""
-
     async def aclose(self) -> None:
         # Back to the pool when the body was read to the end; closed otherwise.
         self._response.release()

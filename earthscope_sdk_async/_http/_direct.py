@@ -500,18 +500,7 @@ class stream_direct:
         if isinstance(response, RawAnswer):
             await response.body.aclose()  # (the transport's: hands the connection back)
             return
-        stream = response.stream
-        if (
-            isinstance(stream, httpx.AsyncByteStream)
-            and getattr(stream, "closes_quietly", False)
-            and not response.is_closed
-        ):
-            # what Response.aclose does, without its error-mapping context manager: the
-            # transport's body closes without raising (it hands the connection back)
-            response.is_closed = True
-            await stream.aclose()
-        else:
-            await response.aclose()
+        await response.aclose()
         _took(response, time.perf_counter() - self._started)
 
 
